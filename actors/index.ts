@@ -1,0 +1,8 @@
+// Actors: XState machines (tenant, watcher, process, job) and the actor runtime.
+export type * from './tenant/events.js';
+export type * from './watcher/events.js';
+export type * from './process/events.js';
+export type * from './job/events.js';
+export type * from './minion/events.js';
+export type * from './log/events.js';
+export type * from './component/events.js';

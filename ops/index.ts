@@ -1,0 +1,2 @@
+// Ops: CLI, config, command socket, logging, metrics, the minion agent, benchmarks.
+export { main } from './cli.js';

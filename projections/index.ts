@@ -1,0 +1,2 @@
+// Projections: the RxJS projection engine, views, the filter language, model-API versioning, time travel.
+export {};
