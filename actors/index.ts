@@ -6,3 +6,4 @@ export type * from './job/events.js';
 export type * from './minion/events.js';
 export type * from './log/events.js';
 export type * from './component/events.js';
+export * from './job/index.js';
