@@ -7,3 +7,4 @@ export type * from './minion/events.js';
 export type * from './log/events.js';
 export type * from './component/events.js';
 export * from './job/index.js';
+export type * from './minion/port.js';
