@@ -1,4 +1,7 @@
 // The event store: the port, its backends, names and keys, and Corral's error types.
-export type * from './types.js';
+export * from './types.js';
 export * from './errors.js';
 export * from './keys.js';
+export { openStore, type OpenStoreOptions, type StoreKind } from './open.js';
+export { MemoryEventStore, openMemoryStore, type MemoryStoreOptions } from './memory/index.js';
+export { uuidv7, uuidv7Time, UUID_PATTERN } from './uuid.js';

@@ -175,5 +175,37 @@ export interface EventStore {
   /** Removes the stream's events with revision < beforeRevision. Revisions never restart. */
   truncateStream(stream: string, beforeRevision: Revision): Promise<void>;
 
+  /** Counters for /metrics; cheap and synchronous (no I/O). */
+  stats(): StoreStats;
+
   close(): Promise<void>;
 }
+
+/** Upper bounds (ms) of the commit latency histogram buckets in `StoreStats`; the last bucket is +Inf. */
+export const COMMIT_LATENCY_BUCKETS_MS: readonly number[] = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
+
+/** Monotonic counters since the store was opened in this process (Prometheus-style). */
+export interface StoreStats {
+  /** `append` calls that were accepted (including those that failed a concurrency check) */
+  appendCalls: number;
+  /** events written by this process */
+  appendedEvents: number;
+  /** write transactions committed (and synced) by this process; several appends share one with group commit */
+  commits: number;
+  /** time from an append being queued to its commit being durable */
+  commitLatency: {
+    sumMs: number;
+    count: number;
+    lastMs: number;
+    /** cumulative counts per bucket of COMMIT_LATENCY_BUCKETS_MS, plus one final +Inf bucket */
+    buckets: number[];
+  };
+  /** the newest position this process knows of (0 when empty) */
+  headPosition: Position;
+}
+
+/** Default retention of per-process `log-` streams (DESIGN.md §3); writers set it with `setStreamMetadata`. */
+export const DEFAULT_LOG_STREAM_METADATA: StreamMetadata = Object.freeze({ maxCount: 10_000 });
+
+/** Default size limit of one encoded event. */
+export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;

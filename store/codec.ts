@@ -1,0 +1,110 @@
+import { Packr } from 'msgpackr';
+import type { EventMeta, EventToAppend, RecordedEvent } from './types.js';
+import { uuidv7 } from './uuid.js';
+
+/**
+ * The stored form of one event (format 1):
+ *
+ *   0  u8   format (1)
+ *   1  u8   type length T
+ *   2  u16  stream length S (LE)
+ *   4  f64  time, ms epoch (LE)        } patched inside the write transaction, because
+ *  12  f64  revision (LE)              } both are only known once the write lock is held
+ *  20  T bytes type, S bytes stream (ASCII: both are validated names)
+ *  20+T+S   msgpack [id, action, key, tenant|null, schema, data, meta|null]
+ *
+ * Type, stream, time and revision sit in a fixed header so that filtered reads (skip the
+ * `logs` type, match a stream prefix) and time-travel searches never decode the payload.
+ * The global position is the record's key and is not repeated here.
+ */
+export const RECORD_FORMAT = 1;
+
+/** Node's Buffer has these latin1 fast paths (what `toString('latin1')` dispatches to) but does not type them. */
+interface Latin1Buffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  latin1Write(text: string, offset: number, length: number): number;
+}
+export const HEADER_BYTES = 20;
+const TIME_OFFSET = 4;
+const REVISION_OFFSET = 12;
+
+/** Plain MessagePack maps (no msgpackr records): payloads stay readable by any msgpack decoder. */
+export const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: false });
+
+/** Encodes an event once, before the write transaction; `time`/`revision` are patched later. */
+export function encodeRecord(stream: string, event: EventToAppend): Buffer {
+  const body = packr.pack([
+    event.id ?? uuidv7(),
+    event.action,
+    event.key,
+    event.tenant ?? null,
+    event.schema ?? 1,
+    event.data,
+    event.meta === undefined || isEmpty(event.meta) ? null : event.meta,
+  ]);
+  const typeLength = event.type.length;
+  const streamLength = stream.length;
+  const record = Buffer.allocUnsafe(HEADER_BYTES + typeLength + streamLength + body.length) as Latin1Buffer;
+  record[0] = RECORD_FORMAT;
+  record[1] = typeLength;
+  record.writeUInt16LE(streamLength, 2);
+  record.writeDoubleLE(0, TIME_OFFSET);
+  record.writeDoubleLE(0, REVISION_OFFSET);
+  record.latin1Write(event.type, HEADER_BYTES, typeLength);
+  record.latin1Write(stream, HEADER_BYTES + typeLength, streamLength);
+  body.copy(record, HEADER_BYTES + typeLength + streamLength);
+  return record;
+}
+
+function isEmpty(meta: EventMeta): boolean {
+  for (const _ in meta) return false;
+  return true;
+}
+
+export function patchRecord(record: Buffer, revision: number, time: number): void {
+  record.writeDoubleLE(time, TIME_OFFSET);
+  record.writeDoubleLE(revision, REVISION_OFFSET);
+}
+
+export const recordType = (record: Uint8Array): string =>
+  (record as Latin1Buffer).latin1Slice(HEADER_BYTES, HEADER_BYTES + record[1]!);
+
+export function recordStream(record: Uint8Array): string {
+  const start = HEADER_BYTES + record[1]!;
+  return (record as Latin1Buffer).latin1Slice(start, start + (record[2]! | (record[3]! << 8)));
+}
+
+export const recordTime = (record: Uint8Array): number => (record as Buffer).readDoubleLE(TIME_OFFSET);
+export const recordRevision = (record: Uint8Array): number => (record as Buffer).readDoubleLE(REVISION_OFFSET);
+
+/** Throws unless `record` looks like a complete format-1 record (used when reading back). */
+export function isWellFormedRecord(record: Uint8Array): boolean {
+  return record.length > HEADER_BYTES && record[0] === RECORD_FORMAT &&
+    HEADER_BYTES + record[1]! + (record[2]! | (record[3]! << 8)) < record.length;
+}
+
+type Body = [string, string, string, string | null, number, unknown, EventMeta | null];
+
+export function decodeRecord(record: Uint8Array, position: number): RecordedEvent {
+  const typeLength = record[1]!;
+  const streamLength = record[2]! | (record[3]! << 8);
+  const buffer = record as Latin1Buffer;
+  const streamStart = HEADER_BYTES + typeLength;
+  const bodyStart = streamStart + streamLength;
+  const [id, action, key, tenant, schema, data, meta] = packr.unpack(buffer, { start: bodyStart, end: record.length }) as Body;
+  const event: RecordedEvent = {
+    id,
+    stream: buffer.latin1Slice(streamStart, bodyStart),
+    type: buffer.latin1Slice(HEADER_BYTES, streamStart),
+    action,
+    key,
+    schema,
+    revision: buffer.readDoubleLE(REVISION_OFFSET),
+    position,
+    time: buffer.readDoubleLE(TIME_OFFSET),
+    data,
+    meta: meta ?? {},
+  };
+  if (tenant !== null) event.tenant = tenant;
+  return event;
+}

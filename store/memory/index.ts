@@ -1,0 +1,1 @@
+export { MemoryEventStore, openMemoryStore, type MemoryStoreOptions } from './memory-store.js';
