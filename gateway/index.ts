@@ -1,2 +1,6 @@
 // Gateway: the uWebSockets.js server, HTTP API, websocket protocols, auth, console assets.
-export {};
+export { Gateway, type GatewayOptions, type ModelApiInfo, type Readiness, type ReadinessCheck } from './server.js';
+export * from './http/index.js';
+export * from './auth/index.js';
+export { createMetricsRegistry, instrumentStore, type StoreForMetrics } from './metrics.js';
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, SocketContext } from './uws.js';

@@ -1,0 +1,50 @@
+import { STATUS_CODES } from 'node:http';
+import { isCorralError, isWrongExpectedRevisionError, type ErrorCode } from '../../store/index.js';
+
+/** The one mapping from our error codes to HTTP statuses (DESIGN.md §6). */
+export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
+  'bad-request': 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'too-large': 413,
+  unavailable: 503,
+  corrupt: 500,
+  internal: 500,
+};
+
+export interface HttpErrorBody {
+  error: { code: string; message: string; [detail: string]: unknown };
+}
+
+export interface HttpErrorResponse {
+  status: number;
+  body: HttpErrorBody;
+  /** a bug or damage: the caller logs it; the client sees no internals */
+  internal: boolean;
+}
+
+/**
+ * Turns anything thrown by a handler into the uniform error body. Client errors carry
+ * their details (they are ours and safe to show: field names, revisions); server errors
+ * carry a fixed message so no stack, path or driver text leaks.
+ */
+export function errorToHttp(error: unknown): HttpErrorResponse {
+  if (isCorralError(error) && error.code !== 'internal' && error.code !== 'corrupt') {
+    const status = HTTP_STATUS_BY_CODE[error.code] ?? 500;
+    const body: HttpErrorBody = { error: { ...(error.details ?? {}), code: error.code, message: error.message } };
+    if (isWrongExpectedRevisionError(error)) {
+      body.error.currentRevision = error.actual;
+      body.error.expectedRevision = error.expected;
+    }
+    return { status, body, internal: false };
+  }
+  return {
+    status: 500,
+    body: { error: { code: 'internal', message: 'internal server error (see the server log)' } },
+    internal: true,
+  };
+}
+
+export const statusLine = (status: number): string => `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;

@@ -1,0 +1,5 @@
+export { Router, type RequestContext, type RouteHandler, type RouteOptions, type HttpMethod, type RequestAuthenticator, type RouteObservation } from './router.js';
+export { HttpReply } from './reply.js';
+export { ResponseStream, type StreamInit } from './stream.js';
+export { errorToHttp, HTTP_STATUS_BY_CODE, type HttpErrorBody } from './errors.js';
+export { MAX_BODY_BYTES, parseExpectedRevision, parseQuery } from './request.js';

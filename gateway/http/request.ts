@@ -1,0 +1,116 @@
+import type { HttpRequest, HttpResponse } from '../uws.js';
+import { CorralError, InvalidArgumentError, type ExpectedRevision } from '../../store/index.js';
+
+/** Default request body cap (DESIGN.md §6). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Everything a handler may need from the uWS request, copied before the first await. */
+export interface CopiedRequest {
+  method: string;
+  path: string;
+  rawQuery: string;
+  headers: Record<string, string>;
+  remoteAddress: string;
+}
+
+/** uWS frees `req` when the handler returns: read it all synchronously, here. */
+export function copyRequest(res: HttpResponse, req: HttpRequest): CopiedRequest {
+  const headers: Record<string, string> = {};
+  req.forEach((key, value) => {
+    headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
+  });
+  return {
+    method: req.getMethod().toLowerCase(),
+    path: req.getUrl(),
+    rawQuery: req.getQuery() ?? '',
+    headers,
+    remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+  };
+}
+
+export const requestHasBody = (headers: Record<string, string>): boolean =>
+  (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+
+/**
+ * Collects the body. Must be called synchronously inside the uWS handler (onData has to be
+ * attached before returning). Rejects with `too-large` as soon as the declared or received
+ * size passes `limit`, without buffering the rest.
+ */
+export function readBody(res: HttpResponse, headers: Record<string, string>, limit: number): Promise<Buffer> {
+  const declared = headers['content-length'] !== undefined ? Number(headers['content-length']) : undefined;
+  if (declared !== undefined && (!Number.isFinite(declared) || declared < 0)) {
+    return Promise.reject(new InvalidArgumentError(`invalid content-length ${JSON.stringify(headers['content-length'])}`));
+  }
+  if (declared !== undefined && declared > limit) {
+    return Promise.reject(tooLarge(declared, limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge(size, limit));
+        return;
+      }
+      // uWS neuters the ArrayBuffer after this callback returns: copy it.
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+  });
+}
+
+const tooLarge = (size: number, limit: number): CorralError =>
+  new CorralError('too-large', `request body of ${size} bytes exceeds the limit of ${limit} bytes`, { size, limit });
+
+/** Parses a body by its content type: JSON (the default) or a urlencoded form. */
+export function parseBody(raw: Buffer, contentType: string | undefined): unknown {
+  if (raw.length === 0) return undefined;
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+  }
+  if (type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain') {
+    try {
+      return JSON.parse(raw.toString('utf8'));
+    } catch (error) {
+      throw new InvalidArgumentError(`malformed JSON body: ${(error as Error).message}`);
+    }
+  }
+  throw new CorralError('bad-request', `unsupported content type ${JSON.stringify(type)}: send application/json`, {
+    contentType: type,
+  });
+}
+
+/** First value of each query parameter (decoded), plus the full URLSearchParams. */
+export function parseQuery(rawQuery: string): { query: Record<string, string>; searchParams: URLSearchParams } {
+  const searchParams = new URLSearchParams(rawQuery);
+  const query: Record<string, string> = {};
+  for (const [key, value] of searchParams) if (!(key in query)) query[key] = value;
+  return { query, searchParams };
+}
+
+/**
+ * `expectedRevision` from `If-Match` (`5`, `"5"`, `W/"5"`, or `*` = the stream exists)
+ * or from a body field; the header wins. Returns undefined when neither is given.
+ */
+export function parseExpectedRevision(ifMatch: string | undefined, bodyValue?: unknown): ExpectedRevision | undefined {
+  if (ifMatch !== undefined && ifMatch.trim() !== '') {
+    const text = ifMatch.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+    if (text === '*') return 'streamExists';
+    if (/^\d{1,15}$/.test(text)) return Number(text);
+    throw new InvalidArgumentError(`invalid If-Match ${JSON.stringify(ifMatch)}: expected a revision number or *`, {
+      field: 'If-Match',
+    });
+  }
+  if (bodyValue === undefined || bodyValue === null) return undefined;
+  if (typeof bodyValue === 'number' && Number.isInteger(bodyValue) && bodyValue >= 0) return bodyValue;
+  if (bodyValue === 'any' || bodyValue === 'noStream' || bodyValue === 'streamExists') return bodyValue;
+  throw new InvalidArgumentError(
+    `invalid expectedRevision ${JSON.stringify(bodyValue)}: expected an integer >= 0, "any", "noStream" or "streamExists"`,
+    { field: 'expectedRevision' },
+  );
+}

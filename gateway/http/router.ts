@@ -1,0 +1,305 @@
+import type { Logger } from 'pino';
+import type { HttpRequest, HttpResponse, TemplatedApp } from '../uws.js';
+import { CorralError } from '../../store/index.js';
+import type { Principal } from '../auth/principal.js';
+import type { Role } from '../auth/roles.js';
+import { errorToHttp } from './errors.js';
+import { HttpReply } from './reply.js';
+import {
+  MAX_BODY_BYTES,
+  copyRequest,
+  parseBody,
+  parseExpectedRevision,
+  parseQuery,
+  readBody,
+  requestHasBody,
+  type CopiedRequest,
+} from './request.js';
+import { ResponseHandle } from './response.js';
+import { ResponseStream, type StreamInit } from './stream.js';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** What every handler receives. Everything is already copied off the uWS request. */
+export interface RequestContext {
+  method: HttpMethod;
+  /** the path without the query string, e.g. `/api/v1/tenants/acme/info` */
+  path: string;
+  /** named path parameters, URI-decoded: `{ t: 'acme' }` for `/api/v1/tenants/:t/info` */
+  params: Record<string, string>;
+  /** first value of each query parameter */
+  query: Record<string, string>;
+  searchParams: URLSearchParams;
+  /** lower-case header names */
+  headers: Record<string, string>;
+  /** parsed JSON or urlencoded form body; undefined without a body */
+  body: unknown;
+  rawBody: Buffer | undefined;
+  remoteAddress: string;
+  /** who is calling; anonymous on `auth: 'none'` routes without credentials */
+  principal: Principal;
+  /** throws 401/403 unless the principal holds `role` on `tenant` (also validates the name) */
+  requireRole(tenant: string, role: Role): Principal;
+  /** `If-Match` header or body `expectedRevision` (header wins) */
+  expectedRevision(): ReturnType<typeof parseExpectedRevision>;
+  /** takes over the response for a chunked stream; the handler's return value is then ignored */
+  stream(init?: StreamInit): ResponseStream;
+  /** aborted when the client disconnects */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export type RouteHandler = (ctx: RequestContext) => unknown | Promise<unknown>;
+
+export interface RouteOptions {
+  /** `required` (default): a valid token is needed; `none`: public (health, login, path-token protocols) */
+  auth?: 'required' | 'none';
+  /** default 1 MiB */
+  maxBodyBytes?: number;
+}
+
+/** Resolves the caller of a request; implemented by gateway/auth. */
+export interface RequestAuthenticator {
+  /** Throws `unauthenticated` for bad credentials; returns anonymous when none were sent and `optional`. */
+  authenticateRequest(request: { headers: Record<string, string>; query: Record<string, string> }, optional: boolean): Promise<Principal>;
+}
+
+export interface RouteObservation {
+  method: string;
+  /** the route pattern (bounded label set for metrics), or `unmatched` */
+  route: string;
+  status: number;
+  durationMs: number;
+}
+
+interface CompiledRoute {
+  method: HttpMethod;
+  pattern: string;
+  segments: { literal: string | null; param: string | null; rest: boolean }[];
+  specificity: number;
+  handler: RouteHandler;
+  options: Required<RouteOptions>;
+}
+
+const METHODS_WITH_BODY = new Set(['post', 'put', 'patch', 'delete']);
+
+/**
+ * Routes over one uWS catch-all handler, so routes can be added from any module at any
+ * time before or after listening, 404/405 are uniform JSON, and every request follows
+ * the same sequence: copy -> read body -> authenticate -> handle -> reply.
+ */
+export class Router {
+  private readonly routes: CompiledRoute[] = [];
+  private readonly authenticator: RequestAuthenticator;
+  private readonly log: Logger;
+  private readonly observers: ((observation: RouteObservation) => void)[] = [];
+
+  constructor(options: { authenticator: RequestAuthenticator; logger: Logger }) {
+    this.authenticator = options.authenticator;
+    this.log = options.logger;
+  }
+
+  get(pattern: string, handler: RouteHandler, options?: RouteOptions): this {
+    return this.add('get', pattern, handler, options);
+  }
+  post(pattern: string, handler: RouteHandler, options?: RouteOptions): this {
+    return this.add('post', pattern, handler, options);
+  }
+  put(pattern: string, handler: RouteHandler, options?: RouteOptions): this {
+    return this.add('put', pattern, handler, options);
+  }
+  patch(pattern: string, handler: RouteHandler, options?: RouteOptions): this {
+    return this.add('patch', pattern, handler, options);
+  }
+  delete(pattern: string, handler: RouteHandler, options?: RouteOptions): this {
+    return this.add('delete', pattern, handler, options);
+  }
+
+  /**
+   * Patterns: literal segments, `:name` parameters, and a final `*` matching the rest
+   * (available as `params['*']`). Literal segments win over parameters, whatever the
+   * order of registration. Registering the same method and pattern twice is a bug.
+   */
+  add(method: HttpMethod, pattern: string, handler: RouteHandler, options: RouteOptions = {}): this {
+    if (!pattern.startsWith('/')) throw new Error(`route pattern must start with '/': ${pattern}`);
+    const segments = splitPath(pattern).map((segment, index, all) => {
+      if (segment === '*') {
+        if (index !== all.length - 1) throw new Error(`'*' must be the last segment: ${pattern}`);
+        return { literal: null, param: '*', rest: true };
+      }
+      if (segment.startsWith(':')) return { literal: null, param: segment.slice(1), rest: false };
+      return { literal: segment, param: null, rest: false };
+    });
+    const normalized = `/${segments.map((s) => s.literal ?? (s.rest ? '*' : ':')).join('/')}`;
+    if (this.routes.some((r) => r.method === method && `/${r.segments.map((s) => s.literal ?? (s.rest ? '*' : ':')).join('/')}` === normalized)) {
+      throw new Error(`route ${method.toUpperCase()} ${pattern} is already registered`);
+    }
+    // Score per segment: literal 3, parameter 2, rest 1 (earlier segments weigh more).
+    const specificity = segments.reduce((score, s) => score * 4 + (s.literal !== null ? 3 : s.rest ? 1 : 2), 0) * 64 + segments.length;
+    this.routes.push({ method, pattern, segments, specificity, handler, options: { auth: 'required', maxBodyBytes: MAX_BODY_BYTES, ...options } });
+    this.routes.sort((a, b) => b.specificity - a.specificity);
+    return this;
+  }
+
+  /** Called after every request (metrics, access logs). */
+  observe(observer: (observation: RouteObservation) => void): void {
+    this.observers.push(observer);
+  }
+
+  /** Installs the catch-all on the uWS app. uWS still prefers its own more specific routes (websockets). */
+  attach(app: TemplatedApp): void {
+    app.any('/*', (res, req) => this.dispatch(res, req));
+  }
+
+  private match(method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | { allowed: string[] } | null {
+    const parts = splitPath(path);
+    const allowed = new Set<string>();
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, parts);
+      if (!params) continue;
+      if (route.method === method) return { route, params };
+      allowed.add(route.method.toUpperCase());
+    }
+    return allowed.size > 0 ? { allowed: [...allowed] } : null;
+  }
+
+  private dispatch(res: HttpResponse, req: HttpRequest): void {
+    const started = performance.now();
+    const request = copyRequest(res, req);
+    const handle = new ResponseHandle(res);
+    let found: ReturnType<Router['match']>;
+    try {
+      found = this.match(request.method, request.path);
+    } catch (error) {
+      // a path with broken %-encoding
+      this.finish(handle, request, 'unmatched', started, error);
+      return;
+    }
+    if (!found) {
+      this.finish(handle, request, 'unmatched', started, new CorralError('not-found', `no route for ${request.method.toUpperCase()} ${request.path}`));
+      return;
+    }
+    if ('allowed' in found) {
+      const error = new CorralError('bad-request', `method ${request.method.toUpperCase()} not allowed on ${request.path}; allowed: ${found.allowed.join(', ')}`);
+      handle.sendJson(405, errorToHttp(error).body, { allow: found.allowed.join(', ') });
+      this.notify(request.method, 'unmatched', 405, started);
+      return;
+    }
+    const { route, params } = found;
+    // The body must be subscribed to before this function returns (uWS rule).
+    const body = METHODS_WITH_BODY.has(request.method) && requestHasBody(request.headers)
+      ? readBody(res, request.headers, route.options.maxBodyBytes)
+      : Promise.resolve(undefined);
+    body.catch(() => undefined);
+    void this.run(route, params, request, handle, body, started);
+  }
+
+  private async run(
+    route: CompiledRoute,
+    params: Record<string, string>,
+    request: CopiedRequest,
+    handle: ResponseHandle,
+    bodyPromise: Promise<Buffer | undefined>,
+    started: number,
+  ): Promise<void> {
+    let streamed: ResponseStream | null = null;
+    try {
+      const { query, searchParams } = parseQuery(request.rawQuery);
+      const principal = await this.authenticator.authenticateRequest({ headers: request.headers, query }, route.options.auth === 'none');
+      const rawBody = await bodyPromise;
+      const body = rawBody ? parseBody(rawBody, request.headers['content-type']) : undefined;
+      const log = this.log;
+      const ctx: RequestContext = {
+        method: route.method,
+        path: request.path,
+        params,
+        query,
+        searchParams,
+        headers: request.headers,
+        body,
+        rawBody,
+        remoteAddress: request.remoteAddress,
+        principal,
+        requireRole: (tenant, role) => principal.require(tenant, role),
+        expectedRevision: () =>
+          parseExpectedRevision(request.headers['if-match'], isObject(body) ? body.expectedRevision : undefined),
+        stream: (init) => {
+          if (!streamed) streamed = new ResponseStream(handle, init);
+          return streamed;
+        },
+        signal: handle.signal,
+        log,
+      };
+      const result = await route.handler(ctx);
+      if (streamed) {
+        this.notify(request.method, route.pattern, handle.status || 200, started);
+        return;
+      }
+      if (result instanceof HttpReply) {
+        if (result.raw !== undefined) handle.send(result.status, result.headers, result.raw);
+        else handle.sendJson(result.status, result.body ?? null, result.headers);
+      } else {
+        handle.sendJson(result === undefined ? 204 : 200, result ?? null);
+      }
+      this.notify(request.method, route.pattern, handle.status, started);
+    } catch (error) {
+      if (streamed && handle.headersSent) {
+        // Mid-stream: a status can no longer be sent; cut the connection so the client
+        // cannot mistake a truncated stream for a complete one.
+        this.log.error({ err: error, route: route.pattern }, 'stream failed');
+        (streamed as ResponseStream).destroy();
+        this.notify(request.method, route.pattern, 500, started);
+        return;
+      }
+      this.finish(handle, request, route.pattern, started, error);
+    }
+  }
+
+  private finish(handle: ResponseHandle, request: CopiedRequest, route: string, started: number, error: unknown): void {
+    const { status, body, internal } = errorToHttp(error);
+    if (internal) this.log.error({ err: error, method: request.method, path: request.path }, 'request failed');
+    // A body we refused to read is still arriving: close the connection after replying.
+    handle.sendJson(status, body, {}, status === 413);
+    this.notify(request.method, route, status, started);
+  }
+
+  private notify(method: string, route: string, status: number, started: number): void {
+    if (this.observers.length === 0) return;
+    const observation = { method, route, status, durationMs: performance.now() - started };
+    for (const observer of this.observers) observer(observation);
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function splitPath(path: string): string[] {
+  return path.split('/').filter((segment) => segment !== '');
+}
+
+function matchSegments(segments: CompiledRoute['segments'], parts: string[]): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment.rest) {
+      params['*'] = parts.slice(i).map(decodeSegment).join('/');
+      return params;
+    }
+    const part = parts[i];
+    if (part === undefined) return null;
+    if (segment.literal !== null) {
+      if (segment.literal !== part) return null;
+    } else {
+      params[segment.param!] = decodeSegment(part);
+    }
+  }
+  return parts.length === segments.length ? params : null;
+}
+
+function decodeSegment(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new CorralError('bad-request', `malformed percent-encoding in path segment ${JSON.stringify(part.slice(0, 80))}`);
+  }
+}

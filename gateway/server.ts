@@ -1,0 +1,172 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { CorralError } from '../store/index.js';
+import type { ComponentState } from '../actors/index.js';
+import { closeListenSocket, createApp, listenSocketPort, type ListenSocket, type TemplatedApp, type WebSocket, type WebSocketBehavior } from './uws.js';
+import { Router } from './http/index.js';
+import type { Authenticator } from './auth/index.js';
+import { createMetricsRegistry, instrumentHttp } from './metrics.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerInfoRoutes } from './routes/info.js';
+import { registerLoginRoute } from './routes/login.js';
+import { registerMetricsRoute } from './routes/metrics.js';
+
+export interface ModelApiInfo {
+  /** the cluster's system model API (minimum `max` over live servers) */
+  system: number;
+  min: number;
+  max: number;
+}
+
+/** Passes with `true`; fails with a reason. */
+export type ReadinessCheck = () => true | string;
+
+export interface Readiness {
+  ready: boolean;
+  state: ComponentState;
+  /** reasons of the checks that did not pass */
+  waitingFor: string[];
+}
+
+export interface GatewayOptions {
+  authenticator: Authenticator;
+  logger: Logger;
+  version: string;
+  /** this node's component state (ready only while `running` or `paused`) */
+  componentState: () => ComponentState;
+  /** default: system = max = 2, min = 1, until projections provide the registry's view */
+  modelApi?: () => ModelApiInfo;
+  metrics?: Registry;
+}
+
+/**
+ * The HTTP and websocket server of one node. Other modules plug in through it:
+ * `router` for HTTP routes, `ws()` for websocket endpoints, `metrics` for Prometheus,
+ * `capabilities` for /info, `addReadinessCheck` and `setModelApiProvider`.
+ */
+export class Gateway {
+  readonly app: TemplatedApp;
+  readonly router: Router;
+  readonly metrics: Registry;
+  readonly authenticator: Authenticator;
+  readonly log: Logger;
+  readonly version: string;
+  /** advertised in /api/v1/info; modules add theirs (`ws.native`, `ws.drp`, `ws.salt`, ...) */
+  readonly capabilities = new Set<string>(['http.v1', 'auth.jwt', 'auth.login', 'metrics.prometheus']);
+  private readonly componentState: () => ComponentState;
+  private modelApi: () => ModelApiInfo;
+  private readonly readinessChecks = new Map<string, ReadinessCheck>();
+  private readonly openSockets = new Set<WebSocket<unknown>>();
+  private listenSocket: ListenSocket | null = null;
+  private boundPort = 0;
+
+  constructor(options: GatewayOptions) {
+    this.app = createApp();
+    this.log = options.logger;
+    this.version = options.version;
+    this.authenticator = options.authenticator;
+    this.componentState = options.componentState;
+    this.modelApi = options.modelApi ?? (() => ({ system: 2, min: 1, max: 2 }));
+    this.metrics = options.metrics ?? createMetricsRegistry();
+    this.router = new Router({ authenticator: options.authenticator, logger: options.logger });
+    this.router.observe(instrumentHttp(this.metrics));
+    if (options.authenticator.mode === 'none') this.capabilities.delete('auth.login');
+    registerHealthRoutes(this);
+    registerMetricsRoute(this);
+    registerInfoRoutes(this);
+    registerLoginRoute(this);
+  }
+
+  /**
+   * Registers a websocket endpoint. Use this rather than `app.ws` so a stop can close
+   * every socket with the right code (1001 going away, 1012 restarting).
+   */
+  ws<UserData>(pattern: string, behavior: WebSocketBehavior<UserData>): this {
+    const sockets = this.openSockets as Set<WebSocket<UserData>>;
+    this.app.ws<UserData>(pattern, {
+      ...behavior,
+      open: (ws) => {
+        sockets.add(ws);
+        return behavior.open?.(ws);
+      },
+      close: (ws, code, message) => {
+        sockets.delete(ws);
+        behavior.close?.(ws, code, message);
+      },
+    });
+    return this;
+  }
+
+  get openWebSocketCount(): number {
+    return this.openSockets.size;
+  }
+
+  addReadinessCheck(name: string, check: ReadinessCheck): () => void {
+    this.readinessChecks.set(name, check);
+    return () => this.readinessChecks.delete(name);
+  }
+
+  setModelApiProvider(provider: () => ModelApiInfo): void {
+    this.modelApi = provider;
+  }
+
+  readiness(): Readiness {
+    const state = this.componentState();
+    const waitingFor: string[] = [];
+    if (state !== 'running' && state !== 'paused') waitingFor.push(`component state is ${state}`);
+    for (const [name, check] of this.readinessChecks) {
+      let result: true | string;
+      try {
+        result = check();
+      } catch (error) {
+        result = `check failed: ${(error as Error).message}`;
+      }
+      if (result !== true) waitingFor.push(`${name}: ${result}`);
+    }
+    return { ready: waitingFor.length === 0, state, waitingFor };
+  }
+
+  info(): { version: string; capabilities: string[]; modelApi: ModelApiInfo; auth: 'none' | 'tokens' } {
+    return { version: this.version, capabilities: [...this.capabilities].sort(), modelApi: this.modelApi(), auth: this.authenticator.mode };
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Listens; resolves with the bound port (the real one for port 0). */
+  listen(host: string, port: number): Promise<number> {
+    if (this.listenSocket) throw new Error('gateway is already listening');
+    this.router.attach(this.app);
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new CorralError('unavailable', `cannot listen on ${host}:${port} (address in use, or not an address of this host)`));
+          return;
+        }
+        this.listenSocket = socket;
+        this.boundPort = listenSocketPort(socket);
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  /** Stops accepting connections; open ones stay until closed. */
+  stopListening(): void {
+    if (!this.listenSocket) return;
+    closeListenSocket(this.listenSocket);
+    this.listenSocket = null;
+  }
+
+  /** Closes every websocket with `code` (1001 going away; 1012 restarting: reconnect and resume). */
+  closeWebSockets(code: 1001 | 1012, reason: string): void {
+    for (const ws of [...this.openSockets]) {
+      try {
+        ws.end(code, reason);
+      } catch {
+        // already closed by the peer
+      }
+    }
+    this.openSockets.clear();
+  }
+}
