@@ -28,8 +28,11 @@ export const HEADER_BYTES = 20;
 const TIME_OFFSET = 4;
 const REVISION_OFFSET = 12;
 
-/** Plain MessagePack maps (no msgpackr records): payloads stay readable by any msgpack decoder. */
-export const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: false });
+/**
+ * Plain MessagePack maps (no msgpackr records): payloads stay readable by any msgpack decoder.
+ * copyBuffers: records may be read from LMDB's reused buffers, so binary payloads are copied out.
+ */
+export const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true });
 
 /** Encodes an event once, before the write transaction; `time`/`revision` are patched later. */
 export function encodeRecord(stream: string, event: EventToAppend): Buffer {

@@ -1,0 +1,377 @@
+import type { Observable } from 'rxjs';
+import { decodeRecord, encodeRecord, patchRecord, recordStream, recordTime, recordType } from '../codec.js';
+import { EventTooLargeError, StoreClosedError } from '../errors.js';
+import { assertStreamName } from '../keys.js';
+import { StoreStatsRecorder } from '../stats.js';
+import { HeadWatchers, subscribeAllFrom, subscribeStreamFrom, type AllPage, type StreamPage, type SubscriptionSource } from '../subscriptions.js';
+import {
+  DEFAULT_MAX_EVENT_BYTES,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type EventToAppend,
+  type Position,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type Revision,
+  type StoreNotice,
+  type StoreStats,
+  type StreamInfo,
+  type StreamMetadata,
+  type SubscribeAllOptions,
+  type SubscribeStreamOptions,
+} from '../types.js';
+import {
+  checkAppend,
+  checkPosition,
+  checkReadAll,
+  checkReadStream,
+  checkRevisionBound,
+  checkStreamMetadata,
+  compileSelection,
+  selectionMatches,
+  type CompiledSelection,
+} from '../validation.js';
+import { commitAppends, dropBefore, readStreamHead, retentionFloor, writeStreamHead, type PendingAppend, type StreamHead } from './write-batch.js';
+import { openLayout, type StoreLayout } from './layout.js';
+
+export interface EmbeddedStoreOptions {
+  dataDir: string;
+  maxEventBytes?: number;
+  /** how often (ms) to look for appends made by other processes while anyone subscribes; default 2 */
+  pollIntervalMs?: number;
+}
+
+/**
+ * The default backend: LMDB in `<dataDir>/store`.
+ *
+ * Writes: `append` validates and encodes outside the lock, then queues. All appends queued
+ * while the previous commit was being synced go into one LMDB write transaction (group
+ * commit: one fsync for many appends). Positions, revisions, expected-revision checks and
+ * the commit time are decided inside that transaction, under LMDB's cross-process write
+ * lock, so several processes on one data directory stay consistent.
+ *
+ * Live delivery: in-process commits wake subscriptions at once; commits by other
+ * processes are noticed by polling the `head` key (a single cheap read) every few ms,
+ * only while this process has subscriptions.
+ */
+export class EmbeddedEventStore implements EventStore, SubscriptionSource {
+  readonly kind = 'embedded';
+  private readonly watchers = new HeadWatchers();
+  private readonly recorder = new StoreStatsRecorder();
+  private queue: PendingAppend[] = [];
+  private commitScheduled = false;
+  private inFlight: Promise<void> = Promise.resolve();
+  private head: Position;
+  private poller: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly layout: StoreLayout,
+    private readonly maxEventBytes: number,
+    private readonly pollIntervalMs: number,
+  ) {
+    this.head = (layout.meta.get('head') as number | undefined) ?? 0;
+  }
+
+  static async open(options: EmbeddedStoreOptions): Promise<EmbeddedEventStore> {
+    const layout = await openLayout(options.dataDir);
+    return new EmbeddedEventStore(layout, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, options.pollIntervalMs ?? 2);
+  }
+
+  /** where the LMDB environment lives */
+  get path(): string {
+    return this.layout.path;
+  }
+
+  append(stream: string, events: readonly EventToAppend[], options?: AppendOptions): Promise<AppendResult> {
+    try {
+      if (this.closed) throw new StoreClosedError();
+      const expected = checkAppend(stream, events, options);
+      const records: Buffer[] = new Array(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const record = encodeRecord(stream, events[i]!);
+        if (record.length > this.maxEventBytes) throw new EventTooLargeError(record.length, this.maxEventBytes);
+        records[i] = record;
+      }
+      this.recorder.appendCalls++;
+      return new Promise<AppendResult>((resolve, reject) => {
+        this.queue.push({ stream, expected, records, resolve, reject, queuedAt: performance.now(), result: undefined, error: undefined });
+        if (!this.commitScheduled) this.scheduleCommit();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private scheduleCommit(): void {
+    this.commitScheduled = true;
+    const { env } = this.layout;
+    let batch: PendingAppend[] = [];
+    let head = 0;
+    // The callback runs once LMDB holds the write lock; everything queued until then joins
+    // this transaction. Appends queued after it start the next one.
+    const committed = env.transaction(() => {
+      this.commitScheduled = false;
+      batch = this.queue;
+      this.queue = [];
+      head = commitAppends(this.layout, batch);
+    });
+    const done = committed.then(
+      () => {
+        const now = performance.now();
+        let events = 0;
+        for (const pending of batch) {
+          this.recorder.recordLatency(now - pending.queuedAt);
+          if (pending.result !== undefined) {
+            events += pending.result.positions.length;
+            pending.resolve(pending.result);
+          } else pending.reject(pending.error);
+        }
+        this.recorder.commits++;
+        this.recorder.appendedEvents += events;
+        if (head > this.head) {
+          this.head = head;
+          this.watchers.wakeAll();
+        }
+      },
+      (error: unknown) => {
+        this.commitScheduled = false;
+        for (const pending of batch.length > 0 ? batch : this.takeQueue()) pending.reject(error);
+      },
+    );
+    this.inFlight = done;
+  }
+
+  private takeQueue(): PendingAppend[] {
+    const queue = this.queue;
+    this.queue = [];
+    return queue;
+  }
+
+  async readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const read = checkReadStream(stream, options);
+    this.layout.env.resetReadTxn();
+    const head = this.streamHead(stream);
+    if (head === undefined) return [];
+    const oldest = head.maxAgeMs === null ? Number.NEGATIVE_INFINITY : Date.now() - head.maxAgeMs;
+    const low = Math.max(head.firstRevision, read.afterRevision + 1);
+    const high = Math.min(head.lastRevision, (read.beforeRevision ?? Number.MAX_SAFE_INTEGER) - 1);
+    if (low > high) return [];
+    const range = read.backward
+      ? this.layout.revisions.getRange({ start: [stream, high], end: [stream, low - 1], reverse: true })
+      : this.layout.revisions.getRange({ start: [stream, low], end: [stream, high + 1] });
+    const out: RecordedEvent[] = [];
+    for (const { value: position } of range) {
+      const record = this.layout.log.getBinaryFast(position);
+      if (record === undefined || recordTime(record) < oldest) continue;
+      out.push(decodeRecord(record, position));
+      if (out.length >= read.limit) break;
+    }
+    return out;
+  }
+
+  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const read = checkReadAll(options);
+    this.layout.env.resetReadTxn();
+    return this.scan(read.after, read.selection, read.limit, Number.POSITIVE_INFINITY).events;
+  }
+
+  subscribeToAll(options?: SubscribeAllOptions): Observable<StoreNotice> {
+    const after = options?.after === undefined ? undefined : checkPosition('after position', options.after, 0);
+    const selection = compileSelection(options);
+    if (after === undefined && !this.closed) this.refreshHead();
+    return subscribeAllFrom(this, after, selection);
+  }
+
+  subscribeToStream(stream: string, options?: SubscribeStreamOptions): Observable<StoreNotice> {
+    assertStreamName(stream);
+    return subscribeStreamFrom(this, stream, checkRevisionBound('afterRevision', options?.afterRevision, -1));
+  }
+
+  async headPosition(): Promise<Position> {
+    this.assertOpen();
+    return this.refreshHead();
+  }
+
+  async positionAtTime(time: number): Promise<Position> {
+    this.assertOpen();
+    const head = this.refreshHead();
+    // times are non-decreasing with position (the commit time is max(now, last time) under
+    // the write lock), so binary search; retention holes are skipped to the next record
+    let low = 1;
+    let high = head + 1;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if (this.timeAtOrAfter(middle, head) < time) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  async streamInfo(stream: string): Promise<StreamInfo> {
+    this.assertOpen();
+    assertStreamName(stream);
+    this.layout.env.resetReadTxn();
+    const head = this.streamHead(stream);
+    if (head === undefined) return { stream, lastRevision: -1, firstRevision: 0, metadata: {} };
+    return { stream, lastRevision: head.lastRevision, firstRevision: head.firstRevision, metadata: metadataOf(head) };
+  }
+
+  async setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
+    this.assertOpen();
+    assertStreamName(stream);
+    const checked = checkStreamMetadata(stream, metadata);
+    await this.layout.env.transaction(() => {
+      const head = this.streamHead(stream) ?? { lastRevision: -1, firstRevision: 0, maxCount: null, maxAgeMs: null };
+      head.maxCount = checked.maxCount ?? null;
+      head.maxAgeMs = checked.maxAgeMs ?? null;
+      dropBefore(this.layout, stream, head, retentionFloor(this.layout, stream, head, Date.now()));
+      writeStreamHead(this.layout, stream, head);
+    });
+  }
+
+  async truncateStream(stream: string, beforeRevision: Revision): Promise<void> {
+    this.assertOpen();
+    assertStreamName(stream);
+    const before = checkPosition('beforeRevision', beforeRevision, 0);
+    await this.layout.env.transaction(() => {
+      const head = this.streamHead(stream) ?? { lastRevision: -1, firstRevision: 0, maxCount: null, maxAgeMs: null };
+      dropBefore(this.layout, stream, head, Math.min(before, head.lastRevision + 1));
+      writeStreamHead(this.layout, stream, head);
+    });
+  }
+
+  stats(): StoreStats {
+    return this.recorder.snapshot(this.head);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPolling();
+    await this.inFlight.catch(() => undefined);
+    // wake subscriptions so they notice the close and end with StoreClosedError
+    this.watchers.wakeAll();
+    this.watchers.clear();
+    await this.layout.env.close();
+  }
+
+  // SubscriptionSource
+
+  readAllPage(after: Position, selection: CompiledSelection, limit: number): AllPage {
+    return this.scan(after, selection, limit, limit * 50);
+  }
+
+  readStreamPage(stream: string, afterRevision: Revision, limit: number): StreamPage {
+    const globalHead = this.readHead();
+    const head = this.streamHead(stream);
+    if (head === undefined) return { events: [], head: globalHead, complete: true };
+    const low = Math.max(head.firstRevision, afterRevision + 1);
+    const events: RecordedEvent[] = [];
+    if (low > head.lastRevision) return { events, head: globalHead, complete: true };
+    let last = afterRevision;
+    for (const { key, value: position } of this.layout.revisions.getRange({ start: [stream, low], end: [stream, head.lastRevision + 1], limit })) {
+      last = key[1];
+      const record = this.layout.log.getBinaryFast(position);
+      if (record !== undefined) events.push(decodeRecord(record, position));
+    }
+    return { events, head: globalHead, complete: last >= head.lastRevision || events.length < limit };
+  }
+
+  knownHead(): Position {
+    return this.head;
+  }
+
+  watchHead(wake: () => void): () => void {
+    const unwatch = this.watchers.add(wake);
+    if (this.poller === undefined && !this.closed) {
+      this.poller = setInterval(() => this.pollHead(), this.pollIntervalMs);
+      this.poller.unref();
+    }
+    return () => {
+      unwatch();
+      if (this.watchers.size === 0) this.stopPolling();
+    };
+  }
+
+  isClosed(): boolean {
+    return this.closed;
+  }
+
+  // internals
+
+  private pollHead(): void {
+    if (this.closed) return;
+    const before = this.head;
+    if (this.refreshHead() > before) this.watchers.wakeAll();
+  }
+
+  private stopPolling(): void {
+    if (this.poller !== undefined) clearInterval(this.poller);
+    this.poller = undefined;
+  }
+
+  /** The head as committed by any process (a fresh snapshot). */
+  private refreshHead(): Position {
+    this.layout.env.resetReadTxn();
+    const head = this.readHead();
+    if (head > this.head) this.head = head;
+    return head;
+  }
+
+  /** The head in the current read snapshot. */
+  private readHead(): Position {
+    return (this.layout.meta.get('head') as number | undefined) ?? 0;
+  }
+
+  private streamHead(stream: string): StreamHead | undefined {
+    return readStreamHead(this.layout, stream);
+  }
+
+  /**
+   * Reads events after `after` from one snapshot. Filtering looks only at the record
+   * header (type and stream), so skipped events are never decoded.
+   */
+  private scan(after: Position, selection: CompiledSelection, limit: number, maxScanned: number): AllPage {
+    const head = this.readHead();
+    const events: RecordedEvent[] = [];
+    if (after >= head) return { events, scannedTo: after, head };
+    let scannedTo = after;
+    let scanned = 0;
+    const all = selection.all;
+    for (const { key, value } of this.layout.log.getRange({ start: after + 1, end: head + 1 })) {
+      scannedTo = key;
+      if (all || selectionMatches(selection, recordType(value), recordStream(value))) {
+        events.push(decodeRecord(value, key));
+        if (events.length >= limit) break;
+      }
+      if (++scanned >= maxScanned) break;
+    }
+    if (events.length < limit && scanned < maxScanned) scannedTo = head;
+    return { events, scannedTo, head };
+  }
+
+  private timeAtOrAfter(position: Position, head: Position): number {
+    for (const { value } of this.layout.log.getRange({ start: position, end: head + 1, limit: 1 })) return recordTime(value);
+    return Number.POSITIVE_INFINITY;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+function metadataOf(head: StreamHead): StreamMetadata {
+  const metadata: StreamMetadata = {};
+  if (head.maxCount !== null) metadata.maxCount = head.maxCount;
+  if (head.maxAgeMs !== null) metadata.maxAgeMs = head.maxAgeMs;
+  return metadata;
+}
+
+export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedEventStore> {
+  return EmbeddedEventStore.open(options);
+}
