@@ -8,3 +8,4 @@ export type * from './log/events.js';
 export type * from './component/events.js';
 export * from './job/index.js';
 export type * from './minion/port.js';
+export * from './watcher/spec.js';
