@@ -34,6 +34,8 @@ export interface JobTimedOut {
 }
 export interface JobCancelled {
   by: string;
+  /** minions that had not returned and were told to stop (added compatibly: absent in older events) */
+  minions?: string[];
 }
 
 export type JobEvent =

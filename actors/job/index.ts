@@ -1,1 +1,24 @@
-export {};
+// The job actor: Salt-style jobs on minions with per-minion returns (DESIGN.md §3, §4, §11).
+export { createJobService } from './jobs.js';
+export type { CancelledJob, CreatedJob, JobService, JobServiceOptions, JobSummary, ResumeSummary } from './jobs.js';
+export type { JobLogger } from './actor.js';
+export { systemClock, SimulatedClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { newJid, formatJid, jidTime } from './jid.js';
+export { compileTarget, matchTargets, TARGET_TYPES, MAX_TARGET_LENGTH } from './target.js';
+export type { CompiledTarget } from './target.js';
+export { compileGlob } from './glob.js';
+export type { CompiledGlob } from './glob.js';
+export {
+  validateJobRequest,
+  DEFAULT_TIMEOUT_MS,
+  FUN_PATTERN,
+  MAX_ARGS_BYTES,
+  MAX_TIMEOUT_MS,
+  MIN_TIMEOUT_MS,
+} from './validate.js';
+export type { JobRequest } from './validate.js';
+export { jobMachine, FINISHED_STATUSES } from './machine.js';
+export type { JobStatus } from './machine.js';
+export { decideJob } from './decide.js';
+export type { JobCommand, IgnoredReason } from './decide.js';
