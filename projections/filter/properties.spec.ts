@@ -45,7 +45,7 @@ const filterAst: fc.Arbitrary<FilterAst> = fc.letrec<{ term: FilterAst }>((tie) 
 })).term as fc.Arbitrary<FilterAst>;
 
 const name = fc.string({ minLength: 1, maxLength: 8, unit: fc.constantFrom(...'abz09_-:@$/+~'.split('')) });
-const nameList = fc.oneof(fc.constant(['*']), fc.array(name, { minLength: 1, maxLength: 3 }));
+const nameList: fc.Arbitrary<string[]> = fc.oneof(fc.constant<string[]>(['*']), fc.array(name, { minLength: 1, maxLength: 3 }));
 const specifier: fc.Arbitrary<Specifier> = fc.record({
   types: nameList,
   actions: nameList,
