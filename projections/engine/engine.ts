@@ -1,0 +1,502 @@
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import { InvalidArgumentError, type EventStore, type RecordedEvent, type StoreNotice } from '../../store/index.js';
+import type { ModelApiRange } from '../../actors/component/events.js';
+import type { Change } from '../change.js';
+import { MODEL_API, assertModel, downcastView } from '../model/versions.js';
+import {
+  FOLDED_VIEW_NAMES,
+  VIEW_NAMES,
+  cloneViewState,
+  countViewObjects,
+  createEmptyViewState,
+  type ConnectionView,
+  type FoldedViewName,
+  type ViewName,
+  type ViewState,
+} from '../views/types.js';
+import { foldBatch } from './changes.js';
+import { changesAfter, foldStoreRange, type ChangesAfterOptions } from './history.js';
+import { noopLogger, type ProjectionLogger } from './logger.js';
+import { SnapshotDirectory, encodeSnapshot } from './snapshot-files.js';
+
+export interface ProjectionEngineOptions {
+  store: EventStore;
+  /** where view snapshots are persisted (`<dataDir>/projections`); none when absent */
+  snapshotDir?: string;
+  /** this node's supported model API range; views and changes are served at `max` by default */
+  modelApi: ModelApiRange;
+  logger?: ProjectionLogger;
+  /** persist a snapshot after at least this many folded events (default 100,000) ... */
+  snapshotEveryEvents?: number;
+  /** ... or this long after the last one if anything changed (default 60 s) */
+  snapshotEveryMs?: number;
+  /** snapshot files kept (default 3) */
+  keepSnapshots?: number;
+  /** in-memory snapshots for time travel and resume: taken at least this many events apart (default 10,000) */
+  memorySnapshotEveryEvents?: number;
+  /** how many in-memory snapshots are kept (default 8) */
+  memorySnapshots?: number;
+  /** store page size for history reads (default 5,000) */
+  pageSize?: number;
+}
+
+export interface ProjectionStatus {
+  /** position of the last event folded into the views */
+  position: number;
+  /** newest position known in the store */
+  head: number;
+  lag: number;
+  /** the views have caught up with the store at least once since start (readiness) */
+  caughtUp: boolean;
+}
+
+export interface ViewQuery {
+  /** only this tenant's objects */
+  tenant?: string;
+  /** the principal's visible tenants; `'*'` means all. Objects without a tenant (components) are visible to all. */
+  tenants?: readonly string[];
+  /** the view as it was right after this position */
+  at?: number;
+  /** the view as it was at this time (ISO 8601 or ms epoch) */
+  atTime?: string | number;
+  /** the model API to serve the objects at (default: this node's own) */
+  model?: number;
+}
+
+/** A change the gateway publishes without storing it (connections, unsampled stats). */
+export type EphemeralChange = Pick<Change, 'type' | 'action' | 'key'> & Partial<Change>;
+
+interface MemorySnapshot {
+  position: number;
+  state: ViewState;
+}
+
+const LOGS_EXCLUDED: readonly string[] = ['logs'];
+const RESUBSCRIBE_DELAY_MS = 1_000;
+const PROGRESS_EVERY_MS = 5_000;
+
+/**
+ * The projection engine: folds the store into the views of DESIGN.md §4, emits one batch
+ * of changes per store batch, serves views now and at any past position, and persists
+ * snapshots so a restart folds only the tail.
+ *
+ * Hot path: one callback per store batch, a plain loop over its events, copy-on-write of
+ * the one view object each event changes, and no change objects at all when nobody listens.
+ */
+export class ProjectionEngine {
+  readonly viewNames: readonly ViewName[] = VIEW_NAMES;
+  readonly ownModel: number;
+  readonly store: EventStore;
+  readonly pageSize: number;
+  private readonly served: ModelApiRange;
+  private readonly logger: ProjectionLogger;
+  private readonly options: ProjectionEngineOptions;
+  private readonly snapshots: SnapshotDirectory | null;
+  private readonly changes = new Subject<readonly Change[]>();
+  private state: ViewState = createEmptyViewState();
+  private readonly connections = new Map<string, ConnectionView>();
+  private readonly ring: MemorySnapshot[] = [];
+  private folded = 0;
+  private positionValue = 0;
+  private headValue = 0;
+  private caughtUp = false;
+  private started = false;
+  private stopped = false;
+  private generation = 0;
+  private subscription: Subscription | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private sinceMemorySnapshot = 0;
+  private sinceDiskSnapshot = 0;
+  private diskSnapshotPosition = 0;
+  private diskWrite: Promise<void> | null = null;
+  private catchUpStartedAt = 0;
+  private lastProgressAt = 0;
+  private resolveStart: (() => void) | null = null;
+
+  /** Live change batches, one per store batch (plus ephemeral ones from the gateway). */
+  readonly changes$: Observable<readonly Change[]> = this.changes.asObservable();
+
+  constructor(options: ProjectionEngineOptions) {
+    const { modelApi } = options;
+    if (!modelApi || !Number.isInteger(modelApi.min) || !Number.isInteger(modelApi.max) || modelApi.min > modelApi.max) {
+      throw new InvalidArgumentError(`invalid modelApi ${JSON.stringify(modelApi)}: expected integers {min, max} with min <= max`);
+    }
+    if (modelApi.max < MODEL_API.min || modelApi.min > MODEL_API.max) {
+      throw new InvalidArgumentError(
+        `modelApi ${modelApi.min}..${modelApi.max} does not overlap the model API this code supports (${MODEL_API.min}..${MODEL_API.max})`,
+      );
+    }
+    this.options = options;
+    this.store = options.store;
+    this.logger = options.logger ?? noopLogger;
+    this.ownModel = Math.min(modelApi.max, MODEL_API.max);
+    this.served = { min: Math.max(modelApi.min, MODEL_API.min), max: this.ownModel };
+    this.pageSize = options.pageSize ?? 5_000;
+    this.snapshots = options.snapshotDir ? new SnapshotDirectory(options.snapshotDir, options.keepSnapshots ?? 3, this.logger) : null;
+  }
+
+  /** Loads the newest usable snapshot and folds the rest; resolves once caught up with the store. */
+  async start(): Promise<void> {
+    if (this.started) throw new InvalidArgumentError('the projection engine was already started');
+    this.started = true;
+    const head = await this.store.headPosition();
+    this.headValue = head;
+    if (this.snapshots) {
+      await this.snapshots.warnAboutSnapshotsBeyond(head);
+      const loaded = await this.snapshots.loadLatest(head);
+      if (loaded) {
+        this.state = loaded.state;
+        this.positionValue = loaded.position;
+        this.diskSnapshotPosition = loaded.position;
+        this.logger.info({ position: loaded.position, head, objects: countViewObjects(loaded.state) }, 'projections: loaded snapshot');
+      }
+    }
+    this.ring.push({ position: this.positionValue, state: cloneViewState(this.state) });
+    this.catchUpStartedAt = Date.now();
+    this.lastProgressAt = this.catchUpStartedAt;
+    const caughtUp = new Promise<void>((resolve) => (this.resolveStart = resolve));
+    this.subscribe();
+    this.every(1_000, () => this.refreshHead());
+    if (this.snapshots) this.every(this.options.snapshotEveryMs ?? 60_000, () => this.snapshotIfChanged());
+    return caughtUp;
+  }
+
+  /** Stops folding, persists a final snapshot, completes `changes$`. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.generation++;
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.diskWrite?.catch(() => undefined);
+    if (this.snapshots && this.positionValue > this.diskSnapshotPosition) await this.writeSnapshot().catch(() => undefined);
+    this.changes.complete();
+  }
+
+  status(): { position: number; head: number; lag: number; caughtUp: boolean } {
+    const head = Math.max(this.headValue, this.positionValue);
+    return { position: this.positionValue, head, lag: head - this.positionValue, caughtUp: this.caughtUp };
+  }
+
+  get position(): number {
+    return this.positionValue;
+  }
+
+  /** Events folded into the views by this engine since it started (metrics). */
+  get foldedEvents(): number {
+    return this.folded;
+  }
+
+  /** History after `position`, then live: each change exactly once, in order (see history.ts). */
+  changesAfter(position: number, options?: ChangesAfterOptions): Observable<readonly Change[]> {
+    if (typeof position !== 'number' || !Number.isInteger(position) || position < 0) {
+      throw new InvalidArgumentError(`invalid position ${JSON.stringify(position)}: expected an integer >= 0`);
+    }
+    return changesAfter(
+      {
+        store: this.store,
+        ownModel: this.ownModel,
+        pageSize: this.pageSize,
+        position: () => this.positionValue,
+        subscribeLive: (next, error, complete) => this.changes.subscribe({ next, error, complete }),
+        stateAt: (at) => this.stateAt(at),
+        onFoldError: (event, error) => this.reportFoldError(event, error),
+      },
+      position,
+      options,
+    );
+  }
+
+  /** A view's objects, now or as they were at a past position/time, at a model API version. */
+  async view(name: string, query: ViewQuery = {}): Promise<object[]> {
+    const viewName = this.assertViewName(name);
+    const model = query.model === undefined ? this.ownModel : assertModel(query.model, this.served, 'model');
+    const visible = visibility(query);
+    if (viewName === 'connections') {
+      if (query.at !== undefined || query.atTime !== undefined) {
+        throw new InvalidArgumentError('the connections view is live only: it has no history (at/atTime)');
+      }
+      return [...this.connections.values()].filter((connection) => visible(connectionTenants(connection)));
+    }
+    let at = query.at;
+    if (query.atTime !== undefined) {
+      if (at !== undefined) throw new InvalidArgumentError('give either at (a position) or atTime, not both');
+      at = await this.positionAtTime(query.atTime);
+    }
+    const state = at === undefined ? this.state : await this.stateAtChecked(at);
+    const result: object[] = [];
+    for (const object of (state[viewName] as Map<string, object>).values()) {
+      if (!visible(tenantOf(viewName, object))) continue;
+      result.push(model === this.ownModel && model === MODEL_API.max ? object : downcastView(viewName, object, model));
+    }
+    return result;
+  }
+
+  /** One object of a view as it is now, or null. */
+  get(name: string, key: string, options: { model?: number } = {}): object | null {
+    const viewName = this.assertViewName(name);
+    const model = options.model === undefined ? this.ownModel : assertModel(options.model, this.served, 'model');
+    const object = viewName === 'connections' ? this.connections.get(key) : (this.state[viewName] as Map<string, object>).get(key);
+    return object === undefined ? null : downcastView(viewName, object, model);
+  }
+
+  /**
+   * The position of the last event appended at or before `time` (ISO 8601 or ms epoch): the
+   * `at` that shows the log as it stood then (0 when before the first event).
+   */
+  async positionAtTime(time: string | number): Promise<number> {
+    const ms = typeof time === 'number' ? time : Date.parse(time);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || (typeof time === 'string' && !/^\d{4}-\d\d-\d\d/.test(time))) {
+      throw new InvalidArgumentError(`invalid time ${JSON.stringify(time)}: expected an ISO 8601 date-time or ms since the epoch`);
+    }
+    return Math.max(0, (await this.store.positionAtTime(Math.floor(ms) + 1)) - 1);
+  }
+
+  /**
+   * Publishes a change that is not stored (the gateway's `connections`, unsampled process
+   * stats) on `changes$`. It carries the position of the last stored event. `connections`
+   * changes also maintain the connections view (`destroy` removes the object).
+   */
+  publishEphemeral(change: EphemeralChange): Change {
+    let original = change.original ?? null;
+    let object = change.object ?? null;
+    if (change.type === 'connections') {
+      original = (this.connections.get(change.key) as Record<string, unknown> | undefined) ?? null;
+      if (change.action === 'destroy') {
+        this.connections.delete(change.key);
+        object = object ?? original;
+      } else if (object) {
+        this.connections.set(change.key, object as ConnectionView);
+      }
+    }
+    const full: Change = {
+      position: change.position ?? this.positionValue,
+      time: change.time ?? Date.now(),
+      id: change.id ?? '',
+      stream: change.stream ?? '',
+      revision: change.revision ?? -1,
+      type: change.type,
+      action: change.action,
+      key: change.key,
+      tenant: change.tenant,
+      schema: change.schema ?? this.ownModel,
+      data: change.data ?? null,
+      object,
+      original,
+      principal: change.principal,
+    };
+    if (!this.stopped) this.changes.next([full]);
+    return full;
+  }
+
+  /** A private copy of the folded views as they were right after `position` (time travel). */
+  async stateAt(position: number): Promise<ViewState> {
+    let base: MemorySnapshot = { position: 0, state: createEmptyViewState() };
+    if (position >= this.positionValue && this.positionValue > 0) base = { position: this.positionValue, state: this.state };
+    else {
+      for (let i = this.ring.length - 1; i >= 0; i--) {
+        const entry = this.ring[i]!;
+        if (entry.position <= position) {
+          base = entry;
+          break;
+        }
+      }
+    }
+    if (this.snapshots && base.position < position) {
+      const onDisk = (await this.snapshots.list()).find((entry) => entry.position <= position);
+      if (onDisk && onDisk.position > base.position) {
+        const loaded = await this.snapshots.loadLatest(position);
+        if (loaded && loaded.position > base.position) base = loaded;
+      }
+    }
+    const state = cloneViewState(base.state);
+    if (base.position < position) {
+      await foldStoreRange(this.store, state, base.position, position, this.pageSize, (event, error) => this.reportFoldError(event, error));
+    }
+    return state;
+  }
+
+  private async stateAtChecked(at: number): Promise<ViewState> {
+    if (typeof at !== 'number' || !Number.isInteger(at)) {
+      throw new InvalidArgumentError(`invalid at ${JSON.stringify(at)}: expected a log position (an integer >= 0)`);
+    }
+    if (at < 0) throw new InvalidArgumentError(`at ${at} is before the start of the log (positions start at 0)`);
+    if (at === this.positionValue) return this.state;
+    const head = Math.max(this.positionValue, await this.store.headPosition());
+    if (at > head) throw new InvalidArgumentError(`at ${at} is beyond the head of the log (${head})`);
+    return this.stateAt(at);
+  }
+
+  private assertViewName(name: string): ViewName {
+    if (!(VIEW_NAMES as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(`unknown view ${JSON.stringify(name)}: expected one of ${VIEW_NAMES.join(', ')}`, { field: 'view', value: name });
+    }
+    return name as ViewName;
+  }
+
+  /** Catch-up without logs (skipped cheaply by the store), then live with everything. */
+  private subscribe(): void {
+    const generation = ++this.generation;
+    const live = this.caughtUp;
+    const notices = this.store.subscribeToAll(live ? { after: this.positionValue } : { after: this.positionValue, excludeTypes: LOGS_EXCLUDED });
+    const subscription = notices.subscribe({
+      next: (notice: StoreNotice) => {
+        if (generation !== this.generation) return;
+        if (notice.kind === 'events') this.onEvents(notice.events);
+        else if (!live) {
+          this.onCaughtUp(notice.position);
+        } else this.headValue = Math.max(this.headValue, notice.position);
+      },
+      error: (error: unknown) => {
+        if (generation !== this.generation || this.stopped) return;
+        this.logger.error({ err: error, position: this.positionValue }, 'projections: store subscription failed; resubscribing');
+        const timer = setTimeout(() => {
+          if (!this.stopped && generation === this.generation) this.subscribe();
+        }, RESUBSCRIBE_DELAY_MS);
+        timer.unref();
+      },
+    });
+    if (generation === this.generation) this.subscription = subscription;
+    else subscription.unsubscribe();
+  }
+
+  private onCaughtUp(position: number): void {
+    const previous = this.subscription;
+    // Logs between the last folded event and the head are history nobody is waiting for.
+    this.positionValue = Math.max(this.positionValue, position);
+    this.headValue = Math.max(this.headValue, position);
+    this.caughtUp = true;
+    this.logger.info(
+      { position: this.positionValue, folded: this.folded, ms: Date.now() - this.catchUpStartedAt },
+      'projections: caught up with the store',
+    );
+    this.subscribe();
+    previous?.unsubscribe();
+    this.resolveStart?.();
+    this.resolveStart = null;
+  }
+
+  private onEvents(events: readonly RecordedEvent[]): void {
+    if (events.length === 0) return;
+    let batch = events;
+    if (batch[0]!.position <= this.positionValue) batch = batch.filter((event) => event.position > this.positionValue);
+    if (batch.length === 0) return;
+    const changes: Change[] | null = this.changes.observed ? [] : null;
+    foldBatch(this.state, batch, this.ownModel, changes, (event, error) => this.reportFoldError(event, error));
+    const last = batch[batch.length - 1]!.position;
+    this.positionValue = last;
+    if (last > this.headValue) this.headValue = last;
+    this.folded += batch.length;
+    this.sinceMemorySnapshot += batch.length;
+    this.sinceDiskSnapshot += batch.length;
+    this.maybeSnapshot();
+    if (!this.caughtUp) this.reportProgress();
+    if (changes && changes.length > 0) this.changes.next(changes);
+  }
+
+  /**
+   * Snapshot spacing grows with the size of the views, so the O(objects) copy stays a
+   * bounded fraction of the folding work however many objects there are.
+   */
+  private maybeSnapshot(): void {
+    const objects = countViewObjects(this.state);
+    if (this.sinceMemorySnapshot >= Math.max(this.options.memorySnapshotEveryEvents ?? 10_000, 4 * objects)) {
+      this.sinceMemorySnapshot = 0;
+      this.ring.push({ position: this.positionValue, state: cloneViewState(this.state) });
+      if (this.ring.length > (this.options.memorySnapshots ?? 8)) this.ring.shift();
+    }
+    if (this.snapshots && !this.diskWrite && this.sinceDiskSnapshot >= Math.max(this.options.snapshotEveryEvents ?? 100_000, 10 * objects)) {
+      this.startSnapshotWrite();
+    }
+  }
+
+  private snapshotIfChanged(): void {
+    if (this.snapshots && !this.diskWrite && this.positionValue > this.diskSnapshotPosition) this.startSnapshotWrite();
+  }
+
+  private startSnapshotWrite(): void {
+    this.diskWrite = this.writeSnapshot()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'projections: writing a snapshot failed; will retry'))
+      .finally(() => {
+        this.diskWrite = null;
+      });
+  }
+
+  /** Encodes synchronously (the views at this exact position), writes asynchronously. */
+  private async writeSnapshot(): Promise<void> {
+    if (!this.snapshots) return;
+    const position = this.positionValue;
+    const bytes = encodeSnapshot(this.state, position, Date.now());
+    this.sinceDiskSnapshot = 0;
+    const file = await this.snapshots.write(bytes, position);
+    this.diskSnapshotPosition = Math.max(this.diskSnapshotPosition, position);
+    this.logger.debug({ file, position, bytes: bytes.length }, 'projections: snapshot written');
+  }
+
+  private reportProgress(): void {
+    const now = Date.now();
+    if (now - this.lastProgressAt < PROGRESS_EVERY_MS) return;
+    this.lastProgressAt = now;
+    const seconds = (now - this.catchUpStartedAt) / 1000;
+    this.logger.info(
+      { position: this.positionValue, head: this.headValue, folded: this.folded, eventsPerSecond: Math.round(this.folded / seconds) },
+      'projections: catching up',
+    );
+  }
+
+  private refreshHead(): void {
+    this.store.headPosition().then(
+      (head) => {
+        if (head > this.headValue) this.headValue = head;
+      },
+      () => undefined,
+    );
+  }
+
+  private reportFoldError(event: RecordedEvent, error: unknown): void {
+    this.logger.warn(
+      { err: error, position: event.position, type: event.type, action: event.action, key: event.key },
+      'projections: event could not be folded; skipped',
+    );
+  }
+
+  private every(ms: number, run: () => void): void {
+    const timer = setInterval(run, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Folded view maps, read-only by contract (tests and benchmarks compare them). */
+  get views(): Readonly<Pick<ViewState, FoldedViewName>> & { leader: string | null } {
+    return this.state;
+  }
+}
+
+export function createProjectionEngine(options: ProjectionEngineOptions): ProjectionEngine {
+  return new ProjectionEngine(options);
+}
+
+function visibility(query: ViewQuery): (tenants: string | readonly string[] | undefined) => boolean {
+  let allowed: Set<string> | null = null;
+  if (query.tenants && !query.tenants.includes('*')) allowed = new Set(query.tenants);
+  const only = query.tenant;
+  return (tenant) => {
+    if (tenant === undefined) return only === undefined;
+    const list = typeof tenant === 'string' ? [tenant] : tenant;
+    if (only !== undefined && !list.includes(only)) return false;
+    if (allowed === null) return true;
+    return list.some((name) => allowed!.has(name));
+  };
+}
+
+function tenantOf(view: FoldedViewName, object: object): string | undefined {
+  return view === 'tenants' ? (object as { key: string }).key : (object as { tenant?: string }).tenant;
+}
+
+function connectionTenants(connection: ConnectionView): readonly string[] {
+  return connection.tenants ?? [];
+}
+
+export { FOLDED_VIEW_NAMES };

@@ -1,0 +1,142 @@
+import type { ProcessEvent } from '../../actors/process/events.js';
+import { ignore } from './tenants.js';
+import type { EventOf, FoldResult, ProcessView, ViewState } from './types.js';
+
+/**
+ * Folds `processes` events, mirroring the process actor (actors/process/machine.ts): the
+ * view follows the slot's current run only; reports about a reload's replacement run, a
+ * replaced or a stale run leave it unchanged. A process object exists for a slot of an
+ * existing watcher from its first event on; events of slots that no longer exist (watcher
+ * destroyed, slot beyond a reduced `numprocesses`) are passed through with no view object.
+ *
+ * `exit` data is folded at model API 2 (`durationMs`, `usage`): the engine upcasts older
+ * events before they get here.
+ */
+export function evolveProcesses(state: ViewState, event: EventOf<ProcessEvent>): FoldResult {
+  const key = event.key;
+  const original = state.processes.get(key) ?? null;
+  const lastColon = key.lastIndexOf(':');
+  const watcherKey = key.slice(0, lastColon);
+  const watcher = state.watchers.get(watcherKey);
+  if (!watcher) return ignore(event);
+  const slot = Number(key.slice(lastColon + 1));
+  if (!(slot < watcher.numprocesses)) return ignore(event);
+  const base = original ?? newProcess(key, watcher.tenant, watcher.name, slot);
+  let object: ProcessView;
+  switch (event.action) {
+    case 'start':
+      // A reload's replacement run is not the slot's process until `handover`.
+      if (event.data.replaces !== undefined) return unchanged(original);
+      object = { ...base, state: 'starting', runId: event.data.runId, minion: event.data.minion, pid: null, ready: false };
+      break;
+    case 'spawn':
+      if (event.data.runId !== base.runId) return unchanged(original);
+      object = {
+        ...base,
+        state: base.state === 'starting' ? 'running' : base.state,
+        minion: event.data.minion,
+        pid: event.data.pid,
+        // With readiness `none` a running process is ready at once; otherwise a `ready` event says so.
+        ready: watcher.ready.kind === 'none',
+        startedAt: event.data.startedAt,
+        restarts: base.startedAt === null ? base.restarts : base.restarts + 1,
+        cpu: 0,
+        rss: 0,
+      };
+      break;
+    case 'ready':
+      if (event.data.runId !== base.runId || base.ready) return unchanged(original);
+      object = { ...base, ready: true };
+      break;
+    case 'handover':
+      if (base.state !== 'running') return unchanged(original);
+      object = {
+        ...base,
+        state: 'running',
+        runId: event.data.runId,
+        pid: event.data.pid,
+        ready: true,
+        startedAt: event.data.startedAt,
+        restarts: base.restarts + 1,
+        cpu: 0,
+        rss: 0,
+      };
+      break;
+    case 'kill': {
+      const current = base.runId !== null && (event.data.runId ?? base.runId) === base.runId;
+      const stoppable = base.state === 'starting' || base.state === 'running';
+      if (!event.data.stop || !current || !stoppable) return unchanged(original);
+      object = { ...base, state: 'stopping' };
+      break;
+    }
+    case 'stop':
+      object = base.state === 'stopped' ? base : { ...base, state: 'stopped', runId: null, pid: null, ready: false };
+      break;
+    case 'exit': {
+      const data = event.data;
+      if (data.runId !== base.runId) return unchanged(original);
+      object = {
+        ...base,
+        state: base.state === 'stopping' ? 'stopped' : 'exited',
+        runId: null,
+        pid: null,
+        ready: false,
+        exitedAt: data.exitedAt,
+        exitCode: data.code,
+        signal: data.signal,
+        cpu: 0,
+        rss: 0,
+        lastExit: { code: data.code, signal: data.signal, durationMs: data.durationMs ?? null, usage: data.usage ?? null },
+      };
+      break;
+    }
+    case 'backoff':
+      object = base.state === 'backoff' ? base : { ...base, state: 'backoff' };
+      break;
+    case 'fatal':
+      object = { ...base, state: 'fatal', runId: null, pid: null, ready: false };
+      break;
+    case 'stats':
+      if (base.runId === null) return unchanged(original);
+      object = { ...base, cpu: event.data.cpu, rss: event.data.rss };
+      break;
+    default: {
+      const unknown: never = event;
+      return ignore(unknown);
+    }
+  }
+  if (object !== original) state.processes.set(key, object);
+  return { object, original };
+}
+
+/** An event about another run (stale, replaced or replacement): the slot's object is unchanged. */
+function unchanged(current: ProcessView | null): FoldResult {
+  return { object: current, original: current };
+}
+
+function newProcess(key: string, tenant: string, watcher: string, slot: number): ProcessView {
+  return {
+    key,
+    tenant,
+    watcher,
+    slot,
+    minion: null,
+    state: 'stopped',
+    runId: null,
+    pid: null,
+    ready: false,
+    startedAt: null,
+    exitedAt: null,
+    exitCode: null,
+    signal: null,
+    restarts: 0,
+    cpu: 0,
+    rss: 0,
+    lastExit: null,
+  };
+}
+
+/** Removes the process objects of slots [fromSlot, toSlot) of a watcher (slots beyond its count never exist). */
+export function retireProcesses(state: ViewState, watcherKey: string, fromSlot: number, toSlot: number): void {
+  for (let slot = fromSlot; slot < toSlot; slot++) state.processes.delete(`${watcherKey}:${slot}`);
+}
