@@ -1,0 +1,536 @@
+import {
+  END,
+  KurrentDBClient,
+  NO_STREAM,
+  START,
+  type AllStreamResolvedEvent,
+  type Position as KurrentPosition,
+  type ResolvedEvent,
+  type StreamMetadata as KurrentStreamMetadata,
+} from '@kurrent/kurrentdb-client';
+import { Observable } from 'rxjs';
+import { CorruptStoreError, InvalidArgumentError, StoreClosedError, WrongExpectedRevisionError } from '../errors.js';
+import { assertStreamName } from '../keys.js';
+import { StoreStatsRecorder } from '../stats.js';
+import {
+  DEFAULT_MAX_EVENT_BYTES,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type Position,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type Revision,
+  type StoreNotice,
+  type StoreStats,
+  type StreamInfo,
+  type StreamMetadata,
+  type SubscribeAllOptions,
+  type SubscribeStreamOptions,
+} from '../types.js';
+import {
+  checkAppend,
+  checkPosition,
+  checkReadAll,
+  checkReadStream,
+  checkRevisionBound,
+  checkStreamMetadata,
+  compileSelection,
+  selectionMatches,
+  type CompiledSelection,
+} from '../validation.js';
+import { CatchUpDriver } from './catch-up.js';
+import { translateDriverError } from './driver-errors.js';
+import {
+  BACKWARDS,
+  FORWARDS,
+  checkNamespace,
+  fromKurrentEvent,
+  identifyKurrentEvent,
+  namespaceFilter,
+  toKurrentEvent,
+  toKurrentStream,
+  toPosition,
+  toServerFilter,
+  toStreamState,
+  type PreparedEvent,
+} from './mapping.js';
+import { readPositionOf, scanAll } from './scan-all.js';
+
+export interface KurrentDbStoreOptions {
+  /** connection string, e.g. `kurrentdb://localhost:2113?tls=false` */
+  url: string;
+  /** size limit of one encoded event (data + envelope metadata); default 1 MiB */
+  maxEventBytes?: number;
+  /**
+   * Optional prefix so that several Corral clusters (or test runs) share one KurrentDB:
+   * stream `s` is stored as `<namespace>/s`, and $all reads only see this namespace.
+   */
+  namespace?: string;
+}
+
+/** Custom stream-metadata field keeping the exact retention age (KurrentDB's `maxAge` is in seconds). */
+const MAX_AGE_MS_FIELD = 'corralMaxAgeMs';
+const PAGE_SIZE = 500;
+const METADATA_RETRIES = 5;
+
+export async function openKurrentDbStore(options: KurrentDbStoreOptions): Promise<EventStore> {
+  if (typeof options?.url !== 'string' || options.url === '') {
+    throw new InvalidArgumentError('the KurrentDB store needs a connection string (store.url), e.g. kurrentdb://localhost:2113?tls=false');
+  }
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  if (!Number.isSafeInteger(maxEventBytes) || maxEventBytes < 1) {
+    throw new InvalidArgumentError(`invalid maxEventBytes ${String(options.maxEventBytes)}: must be an integer >= 1`);
+  }
+  const namespace = checkNamespace(options.namespace);
+  let client: KurrentDBClient;
+  try {
+    client = KurrentDBClient.connectionString(options.url);
+  } catch (error) {
+    throw new InvalidArgumentError(`invalid KurrentDB connection string ${JSON.stringify(redact(options.url))}: ${(error as Error).message}`);
+  }
+  const store = new KurrentDbEventStore(client, maxEventBytes, namespace);
+  try {
+    // fail fast at startup with a clear error rather than on the first request
+    await store.headPosition();
+  } catch (error) {
+    await client.dispose().catch(() => undefined);
+    throw error;
+  }
+  return store;
+}
+
+const redact = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
+
+/** The EventStore port on KurrentDB; see README.md in this folder for the mapping. */
+export class KurrentDbEventStore implements EventStore {
+  readonly kind = 'kurrentdb';
+  private closed = false;
+  private readonly recorder = new StoreStatsRecorder();
+  private knownHead: Position = 0;
+  private readonly activeSubscriptions = new Set<CatchUpDriver>();
+
+  constructor(
+    private readonly client: KurrentDBClient,
+    private readonly maxEventBytes: number,
+    private readonly namespace: string | undefined,
+  ) {}
+
+  async append(stream: string, events: readonly EventToAppend[], options?: AppendOptions): Promise<AppendResult> {
+    this.ensureOpen();
+    const expected = checkAppend(stream, events, options);
+    const prepared: PreparedEvent[] = events.map((event) => toKurrentEvent(event, this.maxEventBytes));
+    this.recorder.appendCalls++;
+    if (prepared.length === 0) return this.appendNothing(stream, expected);
+    const size = prepared.reduce((sum, p) => sum + p.size, 0);
+    const startedAt = performance.now();
+    let result;
+    try {
+      result = await this.client.appendToStream(toKurrentStream(stream, this.namespace), prepared.map((p) => p.event), {
+        streamState: toStreamState(expected),
+      });
+    } catch (error) {
+      throw translateDriverError(error, { stream, expected, size, operation: `append to ${stream}` });
+    }
+    this.recorder.recordLatency(performance.now() - startedAt);
+    this.recorder.commits++;
+    this.recorder.appendedEvents += prepared.length;
+    const lastRevision = Number(result.nextExpectedRevision);
+    let positions: Position[];
+    if (prepared.length === 1 && result.position !== undefined) {
+      positions = [toPosition(result.position)];
+    } else {
+      // one append result carries one position; the others are read back by revision
+      positions = await this.positionsOf(stream, lastRevision - prepared.length + 1, prepared);
+    }
+    this.noteHead(positions[positions.length - 1] ?? 0);
+    return { stream, lastRevision, positions };
+  }
+
+  private async appendNothing(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
+    const last = await this.lastEventOf(stream);
+    const actual = last?.revision ?? -1;
+    const ok = expected === 'any' || (expected === 'noStream' ? actual === -1 : expected === 'streamExists' ? actual >= 0 : actual === expected);
+    if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
+    return { stream, lastRevision: actual, positions: [] };
+  }
+
+  /** Positions of just-appended events. Events already dropped by maxCount retention have none. */
+  private async positionsOf(stream: string, firstRevision: Revision, prepared: readonly PreparedEvent[]): Promise<Position[]> {
+    const byId = new Map<string, Position>();
+    for (const event of await this.readStreamRaw(stream, BigInt(firstRevision), prepared.length, 'forward')) {
+      if (event.position !== undefined) byId.set(event.id, event.position);
+    }
+    const positions: Position[] = [];
+    for (const p of prepared) {
+      const position = byId.get(p.id);
+      if (position !== undefined) positions.push(position);
+    }
+    return positions;
+  }
+
+  async readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    this.ensureOpen();
+    const { afterRevision, beforeRevision, limit, backward } = checkReadStream(stream, options);
+    let from: bigint | typeof END;
+    if (!backward) from = BigInt(afterRevision + 1);
+    else if (beforeRevision === undefined) from = END;
+    else if (beforeRevision - 1 <= afterRevision) return [];
+    else from = BigInt(beforeRevision - 1);
+    const events = await this.readStreamRaw(stream, from, limit, backward ? 'backward' : 'forward');
+    return backward ? events.filter((event) => event.revision > afterRevision) : events;
+  }
+
+  private async readStreamRaw(
+    stream: string,
+    from: bigint | typeof START | typeof END,
+    maxCount: number,
+    direction: 'forward' | 'backward',
+  ): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    const name = toKurrentStream(stream, this.namespace);
+    try {
+      for await (const resolved of this.client.readStream(name, {
+        fromRevision: from,
+        maxCount,
+        direction: direction === 'forward' ? FORWARDS : BACKWARDS,
+      })) {
+        const event = this.decodeStreamEvent(resolved, stream);
+        if (event !== undefined) out.push(event);
+      }
+    } catch (error) {
+      if (isMissingStream(error)) return out;
+      throw translateDriverError(error, { stream, operation: `read ${stream}` });
+    }
+    return out;
+  }
+
+  private decodeStreamEvent(resolved: ResolvedEvent, stream: string): RecordedEvent | undefined {
+    const raw = resolved.event;
+    if (raw === undefined || raw.type.startsWith('$')) return undefined;
+    const event = fromKurrentEvent(raw, this.namespace, raw.position);
+    if (event === undefined) {
+      throw new CorruptStoreError(`stream ${stream} holds KurrentDB event ${raw.id} (type ${raw.type}) that Corral did not write`, {
+        stream,
+        revision: Number(raw.revision),
+      });
+    }
+    return event;
+  }
+
+  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    this.ensureOpen();
+    const { after, limit, selection } = checkReadAll(options);
+    const out: RecordedEvent[] = [];
+    const from = await this.startingPoint(after);
+    const pageSize = Math.min(limit + 1, PAGE_SIZE);
+    for await (const page of scanAll(this.client, { direction: 'forward', from, filter: toServerFilter(selection, this.namespace), pageSize })) {
+      for (const { resolved, position } of page) {
+        if (toPosition(position) <= after) continue;
+        const event = this.decodeAllEvent(resolved, position, selection);
+        if (event === undefined) continue;
+        out.push(event);
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+
+  /** Decodes an event of $all if it is Corral's and selected; names are checked before the payload is decoded. */
+  private decodeAllEvent(resolved: AllStreamResolvedEvent, position: KurrentPosition, selection: CompiledSelection | undefined): RecordedEvent | undefined {
+    const raw = resolved.event;
+    if (raw === undefined) return undefined;
+    const identity = identifyKurrentEvent(raw, this.namespace);
+    if (identity === undefined) return undefined;
+    if (selection !== undefined && !selectionMatches(selection, identity.type, identity.stream)) return undefined;
+    return fromKurrentEvent(raw, this.namespace, position, identity);
+  }
+
+  /**
+   * Where a forward read or subscription of "events after `after`" may start. KurrentDB
+   * only accepts positions at record boundaries; Corral callers may pass any number (e.g.
+   * `positionAtTime(t) - 1`). Event positions are boundaries, so `after` is tried as is;
+   * if the server refuses it, the newest event at or before `after` is found by reading
+   * backwards from the end (cost: the events after `after`). Events at or before `after`
+   * are dropped by the caller either way.
+   */
+  private async startingPoint(after: Position): Promise<ReturnType<typeof readPositionOf>> {
+    if (after <= 0) return START;
+    const exact = readPositionOf(after);
+    try {
+      for await (const _ of this.client.readAll({ fromPosition: exact, maxCount: 1, filter: namespaceFilter(this.namespace) })) {
+        // reading one event is the test: the server refuses positions inside a record
+      }
+      return exact;
+    } catch (error) {
+      const translated = translateDriverError(error, { operation: 'read $all' });
+      if ((translated as { code?: string }).code === 'unavailable') throw translated;
+    }
+    for await (const page of scanAll(this.client, { direction: 'backward', from: END, filter: namespaceFilter(this.namespace), pageSize: PAGE_SIZE })) {
+      for (const { position } of page) if (toPosition(position) <= after) return position;
+    }
+    return START;
+  }
+
+  subscribeToAll(options?: SubscribeAllOptions): Observable<StoreNotice> {
+    const selection = compileSelection(options);
+    const requestedAfter = options?.after === undefined ? undefined : checkPosition('after position', options.after, 0);
+    return new Observable<StoreNotice>((subscriber) => {
+      let driver: CatchUpDriver | undefined;
+      let stopped = false;
+      let unsubscribe: (() => Promise<void>) | undefined;
+      const start = async (): Promise<void> => {
+        this.ensureOpen();
+        const headAtStart = await this.headPosition();
+        const after = requestedAfter ?? headAtStart;
+        const from = await this.startingPoint(after);
+        if (stopped) return;
+        this.ensureOpen(); // closed while starting
+        driver = new CatchUpDriver(subscriber, {
+          operation: 'subscription to $all',
+          afterKey: after,
+          headKeyAtStart: headAtStart,
+          caughtUpPosition: (scannedTo) => Math.max(after, headAtStart, scannedTo),
+          convert: (raw) => {
+            const resolved = raw as AllStreamResolvedEvent;
+            const position = resolved.event?.position;
+            if (position === undefined) return { key: -1, position: undefined, event: undefined };
+            const key = toPosition(position);
+            if (key <= after) return { key, position: key, event: undefined };
+            return { key, position: key, event: this.decodeAllEvent(resolved, position, selection) };
+          },
+        });
+        this.activeSubscriptions.add(driver);
+        const filter = toServerFilter(selection, this.namespace);
+        const catchUp = driver;
+        filter.checkpointReached = (subscription, position) => catchUp.checkpoint(subscription, toPosition(position));
+        const subscription = this.client.subscribeToAll({ fromPosition: from, filter });
+        unsubscribe = () => subscription.unsubscribe();
+        driver.attach(subscription);
+      };
+      start().catch((error: unknown) => {
+        if (!stopped) subscriber.error(translateDriverError(error, { operation: 'subscription to $all' }));
+      });
+      return () => {
+        stopped = true;
+        if (driver !== undefined) {
+          driver.stop();
+          this.activeSubscriptions.delete(driver);
+        }
+        unsubscribe?.().catch(() => undefined);
+      };
+    });
+  }
+
+  subscribeToStream(stream: string, options?: SubscribeStreamOptions): Observable<StoreNotice> {
+    assertStreamName(stream);
+    const afterRevision = checkRevisionBound('afterRevision', options?.afterRevision, -1);
+    return new Observable<StoreNotice>((subscriber) => {
+      let driver: CatchUpDriver | undefined;
+      let stopped = false;
+      let unsubscribe: (() => Promise<void>) | undefined;
+      const start = async (): Promise<void> => {
+        this.ensureOpen();
+        const [last, headAtStart] = await Promise.all([this.lastEventOf(stream), this.headPosition()]);
+        if (stopped) return;
+        this.ensureOpen(); // closed while starting
+        let lastDeliveredPosition = 0;
+        driver = new CatchUpDriver(subscriber, {
+          operation: `subscription to ${stream}`,
+          afterKey: afterRevision,
+          headKeyAtStart: last?.revision ?? -1,
+          caughtUpPosition: () => Math.max(headAtStart, lastDeliveredPosition),
+          convert: (raw) => {
+            const resolved = raw as ResolvedEvent;
+            if (resolved.event === undefined) return { key: -1, position: undefined, event: undefined };
+            const key = Number(resolved.event.revision);
+            if (key <= afterRevision) return { key, position: undefined, event: undefined };
+            const event = this.decodeStreamEvent(resolved, stream);
+            if (event !== undefined) lastDeliveredPosition = Math.max(lastDeliveredPosition, event.position);
+            return { key, position: event?.position, event };
+          },
+        });
+        this.activeSubscriptions.add(driver);
+        const subscription = this.client.subscribeToStream(toKurrentStream(stream, this.namespace), {
+          fromRevision: afterRevision < 0 ? START : BigInt(afterRevision),
+        });
+        unsubscribe = () => subscription.unsubscribe();
+        driver.attach(subscription);
+      };
+      start().catch((error: unknown) => {
+        if (!stopped) subscriber.error(translateDriverError(error, { stream, operation: `subscription to ${stream}` }));
+      });
+      return () => {
+        stopped = true;
+        if (driver !== undefined) {
+          driver.stop();
+          this.activeSubscriptions.delete(driver);
+        }
+        unsubscribe?.().catch(() => undefined);
+      };
+    });
+  }
+
+  /** The newest Corral event (of this namespace); foreign and system events are skipped. */
+  async headPosition(): Promise<Position> {
+    this.ensureOpen();
+    for await (const page of scanAll(this.client, { direction: 'backward', from: END, filter: namespaceFilter(this.namespace), pageSize: 32 })) {
+      for (const { resolved, position } of page) {
+        if (resolved.event !== undefined && identifyKurrentEvent(resolved.event, this.namespace) !== undefined) {
+          const head = toPosition(position);
+          this.noteHead(head);
+          return head;
+        }
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * Reads $all backwards from the end until an event older than `time`: the cost grows
+   * with the number of events appended since `time` (KurrentDB has no index by time).
+   */
+  async positionAtTime(time: number): Promise<Position> {
+    this.ensureOpen();
+    if (typeof time !== 'number' || !Number.isFinite(time)) {
+      throw new InvalidArgumentError(`invalid time ${String(time)}: must be milliseconds since the epoch`);
+    }
+    let head: Position | undefined;
+    let candidate: Position | undefined;
+    for await (const page of scanAll(this.client, { direction: 'backward', from: END, filter: namespaceFilter(this.namespace), pageSize: PAGE_SIZE })) {
+      for (const { resolved, position } of page) {
+        const raw = resolved.event;
+        if (raw === undefined || identifyKurrentEvent(raw, this.namespace) === undefined) continue;
+        const at = toPosition(position);
+        head ??= at;
+        if (raw.created.getTime() < time) return candidate ?? head + 1;
+        candidate = at;
+      }
+    }
+    return candidate ?? (head ?? 0) + 1;
+  }
+
+  async streamInfo(stream: string): Promise<StreamInfo> {
+    this.ensureOpen();
+    assertStreamName(stream);
+    const [last, first, metadata] = await Promise.all([
+      this.lastEventOf(stream),
+      this.readStreamRaw(stream, START, 1, 'forward'),
+      this.readMetadata(stream),
+    ]);
+    const truncateBefore = typeof metadata.current.truncateBefore === 'number' ? metadata.current.truncateBefore : 0;
+    // with every event truncated nothing is readable, but the revisions are not forgotten
+    const lastRevision = last?.revision ?? truncateBefore - 1;
+    return {
+      stream,
+      lastRevision,
+      firstRevision: first[0]?.revision ?? lastRevision + 1,
+      metadata: toCorralMetadata(metadata.current),
+    };
+  }
+
+  async setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
+    this.ensureOpen();
+    assertStreamName(stream);
+    const retention = checkStreamMetadata(stream, metadata);
+    await this.updateMetadata(stream, (current) => {
+      const next: KurrentStreamMetadata = { ...current };
+      delete next.maxCount;
+      delete next.maxAge;
+      delete next[MAX_AGE_MS_FIELD];
+      if (retention.maxCount !== undefined) next.maxCount = retention.maxCount;
+      if (retention.maxAgeMs !== undefined) {
+        next.maxAge = Math.max(1, Math.ceil(retention.maxAgeMs / 1000));
+        next[MAX_AGE_MS_FIELD] = retention.maxAgeMs;
+      }
+      return next;
+    });
+  }
+
+  async truncateStream(stream: string, beforeRevision: Revision): Promise<void> {
+    this.ensureOpen();
+    assertStreamName(stream);
+    const before = checkPosition('beforeRevision', beforeRevision, 0);
+    const last = await this.lastEventOf(stream);
+    await this.updateMetadata(stream, (current) => {
+      const existing = typeof current.truncateBefore === 'number' ? current.truncateBefore : 0;
+      // never beyond the next revision: truncation removes events, it does not reserve revisions
+      const target = Math.max(existing, Math.min(before, (last?.revision ?? -1) + 1));
+      return target === existing ? undefined : { ...current, truncateBefore: target };
+    });
+  }
+
+  stats(): StoreStats {
+    return this.recorder.snapshot(this.knownHead);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const driver of this.activeSubscriptions) driver.fail(new StoreClosedError());
+    this.activeSubscriptions.clear();
+    await this.client.dispose();
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  private noteHead(position: Position): void {
+    if (position > this.knownHead) this.knownHead = position;
+  }
+
+  private async lastEventOf(stream: string): Promise<RecordedEvent | undefined> {
+    return (await this.readStreamRaw(stream, END, 1, 'backward'))[0];
+  }
+
+  private async readMetadata(stream: string): Promise<{ current: KurrentStreamMetadata; revision: bigint | undefined }> {
+    try {
+      const result = await this.client.getStreamMetadata(toKurrentStream(stream, this.namespace));
+      return { current: result.metadata ?? {}, revision: result.metastreamRevision };
+    } catch (error) {
+      if (isMissingStream(error)) return { current: {}, revision: undefined };
+      throw translateDriverError(error, { stream, operation: `read metadata of ${stream}` });
+    }
+  }
+
+  /** Read-modify-write of the stream's metadata, optimistic on the metadata stream's revision. */
+  private async updateMetadata(stream: string, change: (current: KurrentStreamMetadata) => KurrentStreamMetadata | undefined): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const { current, revision } = await this.readMetadata(stream);
+      const next = change(current);
+      if (next === undefined) return;
+      try {
+        await this.client.setStreamMetadata(toKurrentStream(stream, this.namespace), next, {
+          expectedRevision: revision ?? NO_STREAM,
+        });
+        return;
+      } catch (error) {
+        const isConflict = (error as { type?: unknown }).type === 'wrong-expected-version';
+        if (!isConflict || attempt >= METADATA_RETRIES) {
+          throw translateDriverError(error, { stream, operation: `write metadata of ${stream}` });
+        }
+      }
+    }
+  }
+}
+
+function isMissingStream(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return type === 'stream-not-found' || type === 'no-stream' || type === 'stream-deleted';
+}
+
+/** KurrentDB stream metadata -> Corral retention. */
+export function toCorralMetadata(metadata: KurrentStreamMetadata): StreamMetadata {
+  const out: StreamMetadata = {};
+  if (typeof metadata.maxCount === 'number') out.maxCount = metadata.maxCount;
+  const exactMs = metadata[MAX_AGE_MS_FIELD];
+  if (typeof metadata.maxAge === 'number') {
+    // the exact value is used only while it still agrees with what KurrentDB enforces
+    out.maxAgeMs = typeof exactMs === 'number' && Math.max(1, Math.ceil(exactMs / 1000)) === metadata.maxAge ? exactMs : metadata.maxAge * 1000;
+  }
+  return out;
+}
