@@ -1,0 +1,378 @@
+/**
+ * The server side of the `/minion` protocol: authenticates minions at the upgrade, keeps one
+ * live connection per minion id, turns frames into `MinionReportSink` calls and implements
+ * `MinionPort` (commands to minions).
+ *
+ * Delivery: a report is acknowledged only after `sink.report` resolved (the sink resolves once
+ * what the report caused is durable) and only cumulatively, in seq order, so an ack for `n`
+ * means "1..n are safe". Reports about the same process or job reach the sink in order (one
+ * promise chain per processKey/jid); unrelated ones overlap. A sink failure closes the socket
+ * with 1011: the minion reconnects and resends what was not acknowledged.
+ *
+ * A minion id connecting again replaces its older connection, which is closed with 4409 and
+ * does not produce a `minionDisconnected` for the tenants the new connection still serves.
+ */
+import type { ConnectedMinion, MinionCommand, MinionPort, MinionReport, MinionReportSink } from '../../actors/index.js';
+import type { HttpRequest, HttpResponse, SocketContext, TemplatedApp, WebSocket } from '../uws.js';
+import {
+  CLOSE_FORBIDDEN,
+  CLOSE_GOING_AWAY,
+  CLOSE_PROTOCOL_ERROR,
+  CLOSE_REPLACED,
+  CLOSE_SINK_FAILED,
+  decodeMinionFrame,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  negotiateProtocol,
+  PROTOCOL_MAX,
+  PROTOCOL_MIN,
+  ProtocolError,
+  type HelloFrame,
+  type ProtocolRange,
+  type ServerFrame,
+} from './protocol.js';
+
+export interface MinionIdentity {
+  /** who the token names (for logs and the connections view) */
+  subject: string;
+  /** tenants the token lets a minion serve; `*` means any */
+  tenants: string[];
+}
+export interface HubLogger {
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+export interface MinionHubOptions {
+  sink: MinionReportSink;
+  /** resolves the identity of a token, or throws (the message is sent back with the 401) */
+  verifyToken: (token: string) => Promise<MinionIdentity>;
+  logger?: HubLogger;
+  server?: { version: string; node: string };
+  protocol?: ProtocolRange;
+  /** seconds without traffic before uWS closes a socket (it pings automatically) */
+  idleTimeoutSeconds?: number;
+  /** a connection with more unacknowledged reports is cut (1008): protects server memory */
+  maxInFlightReports?: number;
+  /** commands wait in memory while a socket buffers more than this */
+  maxBufferedBytes?: number;
+  helloTimeoutMs?: number;
+}
+export interface MinionConnectionInfo {
+  id: string | null;
+  subject: string;
+  remoteAddress: string;
+  tenants: string[];
+  protocol: number | null;
+  version: string | null;
+  connectedAt: number;
+  lastSeq: number;
+  ackedSeq: number;
+  bufferedBytes: number;
+}
+export interface MinionHub {
+  port: MinionPort;
+  attach(app: TemplatedApp, path?: string): void;
+  connections(): MinionConnectionInfo[];
+  /** closes every minion socket (1001 by default; 1012 when the server restarts) */
+  close(code?: number, reason?: string): void;
+}
+
+interface Connection {
+  subject: string;
+  grantedTenants: string[];
+  remoteAddress: string;
+  connectedAt: number;
+  ws: WebSocket<Connection> | null;
+  hello: HelloFrame | null;
+  tenants: string[];
+  protocol: number | null;
+  open: boolean;
+  replaced: boolean;
+  /** resolves once the sink knows the minion: reports wait for it */
+  registered: Promise<void>;
+  lastSeq: number;
+  ackedSeq: number;
+  done: Set<number>;
+  chains: Map<string, Promise<void>>;
+  ackScheduled: boolean;
+  pendingCommands: Buffer[];
+  helloTimer: NodeJS.Timeout | null;
+}
+
+const noLogger: HubLogger = { info() {}, warn() {}, error() {} };
+/** websocket close reasons are limited to 123 bytes */
+const closeReason = (text: string): string => {
+  const bytes = Buffer.from(text);
+  return bytes.length <= 123 ? text : bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...';
+};
+const orderingKey = (report: MinionReport): string =>
+  report.kind === 'jobReturn' ? `job:${report.tenant}:${report.jid}` : report.kind === 'stats' ? 'stats' : `proc:${report.tenant}:${report.processKey}`;
+
+export function createMinionHub(options: MinionHubOptions): MinionHub {
+  const { sink, verifyToken } = options;
+  const logger = options.logger ?? noLogger;
+  const serverInfo = options.server ?? { version: '0.0.0', node: 'unknown' };
+  const serverRange = options.protocol ?? { min: PROTOCOL_MIN, max: PROTOCOL_MAX };
+  const maxInFlight = options.maxInFlightReports ?? 10_000;
+  const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+  const helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
+  const all = new Set<Connection>();
+  const byId = new Map<string, Connection>();
+
+  const send = (conn: Connection, frame: ServerFrame): void => {
+    if (!conn.open || !conn.ws) return;
+    const ws = conn.ws;
+    ws.cork(() => ws.send(encodeFrame(frame), true));
+  };
+  const end = (conn: Connection, code: number, reason: string): void => {
+    if (!conn.open || !conn.ws) return;
+    const ws = conn.ws;
+    ws.cork(() => ws.end(code, closeReason(reason)));
+  };
+
+  function flushCommands(conn: Connection): void {
+    while (conn.open && conn.ws && conn.pendingCommands.length > 0 && conn.ws.getBufferedAmount() < maxBuffered) {
+      const bytes = conn.pendingCommands.shift()!;
+      const ws = conn.ws;
+      ws.cork(() => ws.send(bytes, true));
+    }
+  }
+
+  function scheduleAck(conn: Connection): void {
+    if (conn.ackScheduled) return;
+    conn.ackScheduled = true;
+    // Coalesce: one ack frame for every report that completed in this turn of the loop.
+    setImmediate(() => {
+      conn.ackScheduled = false;
+      send(conn, { t: 'ack', seq: conn.ackedSeq });
+    });
+  }
+
+  function onHello(conn: Connection, hello: HelloFrame): void {
+    if (conn.hello) throw new ProtocolError('hello sent twice');
+    const protocol = negotiateProtocol(hello.protocol, serverRange);
+    const anyTenant = conn.grantedTenants.includes('*');
+    let tenants: string[];
+    if (anyTenant) {
+      if (hello.tenants.length === 0) {
+        return end(conn, CLOSE_FORBIDDEN, "the token grants every tenant ('*'): name the tenants to serve with --tenant");
+      }
+      tenants = [...new Set(hello.tenants)];
+    } else {
+      tenants = hello.tenants.length === 0 ? conn.grantedTenants : hello.tenants.filter((t) => conn.grantedTenants.includes(t));
+      tenants = [...new Set(tenants)];
+      if (tenants.length === 0) {
+        return end(conn, CLOSE_FORBIDDEN, `the token grants none of the requested tenants (${hello.tenants.join(', ')})`);
+      }
+    }
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.hello = hello;
+    conn.tenants = tenants;
+    conn.protocol = protocol;
+    const older = byId.get(hello.id);
+    byId.set(hello.id, conn);
+    if (older && older !== conn) {
+      older.replaced = true;
+      end(older, CLOSE_REPLACED, `replaced by a newer connection of minion ${hello.id}`);
+      const dropped = older.tenants.filter((t) => !tenants.includes(t));
+      if (dropped.length > 0) void sink.minionDisconnected(hello.id, dropped, 'replaced').catch((err) => logger.error({ err }, 'minionDisconnected failed'));
+    }
+    send(conn, { t: 'welcome', protocol, server: serverInfo, id: hello.id, tenants });
+    logger.info({ minion: hello.id, tenants, protocol, running: hello.running.length, remote: conn.remoteAddress }, 'minion connected');
+    conn.registered = sink.minionConnected({
+      id: hello.id,
+      version: hello.version,
+      protocol,
+      grains: hello.grains,
+      tenants,
+      running: hello.running.filter((p) => tenants.includes(p.tenant)),
+    });
+    conn.registered.catch((err) => {
+      logger.error({ err, minion: hello.id }, 'recording the minion connection failed');
+      end(conn, CLOSE_SINK_FAILED, 'the server could not record the connection; reconnect');
+    });
+  }
+
+  function onReport(conn: Connection, seq: number, report: MinionReport): void {
+    const hello = conn.hello;
+    if (!hello) throw new ProtocolError('report before hello');
+    if (seq !== conn.lastSeq + 1) throw new ProtocolError(`report seq ${seq} after ${conn.lastSeq}: seqs must be contiguous from 1`);
+    if (!conn.tenants.includes(report.tenant)) {
+      return end(conn, CLOSE_FORBIDDEN, `report for tenant ${report.tenant}, which this connection does not serve`);
+    }
+    if (report.kind === 'jobReturn' && report.minion !== hello.id) {
+      throw new ProtocolError(`jobReturn names minion ${report.minion}, but this connection is minion ${hello.id}`);
+    }
+    conn.lastSeq = seq;
+    if (seq - conn.ackedSeq > maxInFlight) return end(conn, 1008, `more than ${maxInFlight} unacknowledged reports`);
+    const key = orderingKey(report);
+    const previous = conn.chains.get(key) ?? conn.registered;
+    const next = previous.then(() => (conn.open ? sink.report(hello.id, report) : Promise.reject(new Error('connection closed'))));
+    conn.chains.set(key, next);
+    next.then(
+      () => {
+        if (conn.chains.get(key) === next) conn.chains.delete(key);
+        conn.done.add(seq);
+        const before = conn.ackedSeq;
+        while (conn.done.delete(conn.ackedSeq + 1)) conn.ackedSeq += 1;
+        if (conn.ackedSeq !== before) scheduleAck(conn);
+      },
+      (err) => {
+        if (!conn.open) return;
+        logger.error({ err, minion: hello.id, kind: report.kind }, 'recording a minion report failed');
+        end(conn, CLOSE_SINK_FAILED, 'the server could not record a report; reconnect and resend');
+      },
+    );
+  }
+
+  function upgrade(res: HttpResponse, req: HttpRequest, context: SocketContext): void {
+    const secKey = req.getHeader('sec-websocket-key');
+    const secProtocol = req.getHeader('sec-websocket-protocol');
+    const secExtensions = req.getHeader('sec-websocket-extensions');
+    const authorization = req.getHeader('authorization');
+    const token = /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim() || req.getQuery('token') || '';
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const refuse = (status: string, code: string, message: string): void => {
+      if (aborted) return;
+      res.cork(() => {
+        res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code, message } }));
+      });
+    };
+    if (!token) return refuse('401 Unauthorized', 'unauthenticated', 'a minion needs a token: Authorization: Bearer <token>');
+    verifyToken(token).then(
+      (identity) => {
+        if (aborted) return;
+        if (identity.tenants.length === 0) return refuse('403 Forbidden', 'forbidden', 'the token grants no tenant to serve');
+        const conn: Connection = {
+          subject: identity.subject,
+          grantedTenants: identity.tenants,
+          remoteAddress,
+          connectedAt: Date.now(),
+          ws: null,
+          hello: null,
+          tenants: [],
+          protocol: null,
+          open: false,
+          replaced: false,
+          registered: Promise.resolve(),
+          lastSeq: 0,
+          ackedSeq: 0,
+          done: new Set(),
+          chains: new Map(),
+          ackScheduled: false,
+          pendingCommands: [],
+          helloTimer: null,
+        };
+        res.cork(() => res.upgrade(conn, secKey, secProtocol, secExtensions, context));
+      },
+      (err: unknown) => refuse('401 Unauthorized', 'unauthenticated', `invalid token: ${(err as Error)?.message ?? String(err)}`),
+    );
+  }
+
+  const port: MinionPort = {
+    send(minionId: string, command: MinionCommand): boolean {
+      const conn = byId.get(minionId);
+      if (!conn || !conn.open || !conn.ws || !conn.hello || !conn.tenants.includes(command.tenant)) return false;
+      const bytes = encodeFrame({ t: 'command', command });
+      if (conn.pendingCommands.length === 0 && conn.ws.getBufferedAmount() < maxBuffered) {
+        const ws = conn.ws;
+        ws.cork(() => ws.send(bytes, true));
+        return true;
+      }
+      if (conn.pendingCommands.length >= 10_000) return false;
+      conn.pendingCommands.push(bytes);
+      return true;
+    },
+    connected(tenant: string): ConnectedMinion[] {
+      const out: ConnectedMinion[] = [];
+      for (const [id, conn] of byId) {
+        if (!conn.open || !conn.hello || !conn.tenants.includes(tenant)) continue;
+        out.push({ id, tenant, key: `${tenant}:${id}`, version: conn.hello.version, protocol: conn.protocol!, grains: conn.hello.grains });
+      }
+      return out;
+    },
+  };
+
+  return {
+    port,
+    attach(app: TemplatedApp, path = '/minion'): void {
+      app.ws<Connection>(path, {
+        maxPayloadLength: MAX_FRAME_BYTES,
+        idleTimeout: options.idleTimeoutSeconds ?? 60,
+        sendPingsAutomatically: true,
+        maxBackpressure: 64 * 1024 * 1024,
+        upgrade,
+        open(ws) {
+          const conn = ws.getUserData();
+          conn.ws = ws;
+          conn.open = true;
+          all.add(conn);
+          conn.helloTimer = setTimeout(() => end(conn, CLOSE_PROTOCOL_ERROR, `no hello within ${helloTimeoutMs} ms`), helloTimeoutMs);
+        },
+        message(ws, message, isBinary) {
+          const conn = ws.getUserData();
+          try {
+            if (!isBinary) throw new ProtocolError('text frame: the minion protocol uses binary msgpack frames');
+            // Copy: uWS neuters the ArrayBuffer when this callback returns, and msgpackr may
+            // hand out views of it (bin values).
+            const frame = decodeMinionFrame(Buffer.from(new Uint8Array(message)));
+            switch (frame.t) {
+              case 'hello':
+                return onHello(conn, frame);
+              case 'report':
+                return onReport(conn, frame.seq, frame.report);
+              case 'ping':
+                return send(conn, { t: 'pong', ts: frame.ts });
+              case 'pong':
+                return;
+            }
+          } catch (error) {
+            if (!(error instanceof ProtocolError)) logger.error({ err: error }, 'minion frame handling failed');
+            logger.warn({ minion: conn.hello?.id, remote: conn.remoteAddress, error: (error as Error).message }, 'minion protocol error');
+            end(conn, CLOSE_PROTOCOL_ERROR, (error as Error).message);
+          }
+        },
+        drain(ws) {
+          flushCommands(ws.getUserData());
+        },
+        close(ws, code, message) {
+          const conn = ws.getUserData();
+          conn.open = false;
+          conn.ws = null;
+          all.delete(conn);
+          if (conn.helloTimer) clearTimeout(conn.helloTimer);
+          const hello = conn.hello;
+          if (!hello) return;
+          const reason = `closed ${code}${message.byteLength ? ` ${Buffer.from(message).toString()}` : ''}`;
+          logger.info({ minion: hello.id, code, replaced: conn.replaced }, 'minion disconnected');
+          if (conn.replaced || byId.get(hello.id) !== conn) return;
+          byId.delete(hello.id);
+          void conn.registered
+            .catch(() => {})
+            .then(() => sink.minionDisconnected(hello.id, conn.tenants, reason))
+            .catch((err) => logger.error({ err, minion: hello.id }, 'recording the minion disconnection failed'));
+        },
+      });
+    },
+    connections(): MinionConnectionInfo[] {
+      return [...all].map((conn) => ({
+        id: conn.hello?.id ?? null,
+        subject: conn.subject,
+        remoteAddress: conn.remoteAddress,
+        tenants: conn.tenants,
+        protocol: conn.protocol,
+        version: conn.hello?.version ?? null,
+        connectedAt: conn.connectedAt,
+        lastSeq: conn.lastSeq,
+        ackedSeq: conn.ackedSeq,
+        bufferedBytes: conn.ws?.getBufferedAmount() ?? 0,
+      }));
+    },
+    close(code = CLOSE_GOING_AWAY, reason = 'server going away'): void {
+      for (const conn of [...all]) end(conn, code, reason);
+    },
+  };
+}
