@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileGlob, matchTargets } from '../../actors/index.js';
-import { isInvalidArgumentError, type Grains } from '../../store/index.js';
+import type { Grains } from '../../actors/index.js';
+import { isInvalidArgumentError } from '../../store/index.js';
 
 const minion = (id: string, grains: Record<string, unknown> = {}) => ({
   id,
