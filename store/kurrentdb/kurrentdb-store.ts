@@ -68,6 +68,7 @@ export interface KurrentDbStoreOptions {
   /**
    * Optional prefix so that several Corral clusters (or test runs) share one KurrentDB:
    * stream `s` is stored as `<namespace>/s`, and $all reads only see this namespace.
+   * Also accepted as `corralNamespace=<ns>` in the connection string.
    */
   namespace?: string;
 }
@@ -85,10 +86,11 @@ export async function openKurrentDbStore(options: KurrentDbStoreOptions): Promis
   if (!Number.isSafeInteger(maxEventBytes) || maxEventBytes < 1) {
     throw new InvalidArgumentError(`invalid maxEventBytes ${String(options.maxEventBytes)}: must be an integer >= 1`);
   }
-  const namespace = checkNamespace(options.namespace);
+  const { connectionString, namespaceParam } = splitNamespaceParam(options.url);
+  const namespace = checkNamespace(options.namespace ?? namespaceParam);
   let client: KurrentDBClient;
   try {
-    client = KurrentDBClient.connectionString(options.url);
+    client = KurrentDBClient.connectionString(connectionString);
   } catch (error) {
     throw new InvalidArgumentError(`invalid KurrentDB connection string ${JSON.stringify(redact(options.url))}: ${(error as Error).message}`);
   }
@@ -104,6 +106,20 @@ export async function openKurrentDbStore(options: KurrentDbStoreOptions): Promis
 }
 
 const redact = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
+
+/**
+ * `corralNamespace=<ns>` in the connection string selects the namespace, so a server's
+ * configuration needs nothing but `store.url`. It is Corral's, so it is removed before the
+ * string reaches the client.
+ */
+export function splitNamespaceParam(url: string): { connectionString: string; namespaceParam: string | undefined } {
+  const match = /([?&])corralNamespace=([^&]*)(&?)/.exec(url);
+  if (match === null) return { connectionString: url, namespaceParam: undefined };
+  const [whole, separator, value, trailing] = match as unknown as [string, string, string, string];
+  const rest = trailing === '&' ? separator : '';
+  const connectionString = (url.slice(0, match.index) + rest + url.slice(match.index + whole.length)).replace(/[?&]$/, '');
+  return { connectionString, namespaceParam: decodeURIComponent(value) };
+}
 
 /** The EventStore port on KurrentDB; see README.md in this folder for the mapping. */
 export class KurrentDbEventStore implements EventStore {

@@ -248,7 +248,7 @@ describe('envelope <-> KurrentDB event', () => {
     expect(fromKurrentEvent({ ...ok, type: 'OrderPlaced' }, undefined, undefined)).toBeUndefined();
     expect(fromKurrentEvent({ ...ok, metadata: { foreign: true } }, undefined, undefined)).toBeUndefined();
     expect(fromKurrentEvent(ok, 'prod', undefined)).toBeUndefined(); // outside the namespace
-    expect(() => fromKurrentEvent({ ...ok, data: new Uint8Array([0x93, 0x01]) }, undefined, undefined)).toThrow(CorruptStoreError);
+    expect(() => fromKurrentEvent({ ...ok, data: new Uint8Array([0x93, 0x01]) } as KurrentRecordedEvent, undefined, undefined)).toThrow(CorruptStoreError);
     expect(() => fromKurrentEvent({ ...ok, metadata: { corral: 1, key: 3 } }, undefined, undefined)).toThrow(CorruptStoreError);
     // servers before 22.6 give stream reads no position: refuse rather than invent one
     const old = { ...ok, position: { commit: 18446744073709551615n, prepare: 18446744073709551615n } };
