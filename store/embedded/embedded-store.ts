@@ -289,8 +289,8 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
   watchHead(wake: () => void): () => void {
     const unwatch = this.watchers.add(wake);
     if (this.poller === undefined && !this.closed) {
+      // not unref'd: a live subscription is work in progress, like an open socket
       this.poller = setInterval(() => this.pollHead(), this.pollIntervalMs);
-      this.poller.unref();
     }
     return () => {
       unwatch();
