@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RouteObservation } from './http/index.js';
+import { COMMIT_LATENCY_BUCKETS_MS, type EventStore, type StoreStats } from '../store/index.js';
 
 /**
  * One Prometheus registry per node (not prom-client's global one, so several nodes can
@@ -33,45 +34,66 @@ export function instrumentHttp(registry: Registry): (observation: RouteObservati
   };
 }
 
-/** What the event store exposes for metrics; `stats()` is optional on the port. */
-export interface StoreForMetrics {
-  readonly kind: string;
-  headPosition(): Promise<number>;
-  stats?: () => unknown;
-}
+/** The event store as metrics need it (a subset of the EventStore port). */
+export type StoreForMetrics = Pick<EventStore, 'kind' | 'stats'>;
 
 /**
- * Event store metrics, read at scrape time: the head position, and every numeric field
- * of `store.stats()` (whatever the backend reports) as `corral_store_stat{stat="..."}`.
+ * Event store metrics, read from `store.stats()` at scrape time (cheap, no I/O):
+ * append/commit counters, the head position, and the commit latency histogram
+ * (group commit: many appends share one durable commit).
  */
 export function instrumentStore(registry: Registry, store: StoreForMetrics): void {
+  const backend = store.kind;
+  const counter = (name: string, help: string, read: (stats: StoreStats) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['backend'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ backend }, read(store.stats()));
+      },
+    });
+  };
+  counter('corral_store_append_calls_total', 'append calls accepted by this process (including concurrency conflicts)', (s) => s.appendCalls);
+  counter('corral_store_appended_events_total', 'events written by this process', (s) => s.appendedEvents);
+  counter('corral_store_commits_total', 'durable write transactions committed by this process', (s) => s.commits);
   new Gauge({
     name: 'corral_store_head_position',
-    help: 'Global position of the newest event in the store',
+    help: 'global position of the newest event this process knows of',
     labelNames: ['backend'] as const,
     registers: [registry],
-    async collect() {
-      this.set({ backend: store.kind }, await store.headPosition());
+    collect() {
+      this.set({ backend }, store.stats().headPosition);
     },
   });
-  if (typeof store.stats !== 'function') return;
-  new Gauge({
-    name: 'corral_store_stat',
-    help: 'Event store statistics reported by the backend (store.stats()), flattened with dots',
-    labelNames: ['backend', 'stat'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const stats = await store.stats!();
-      for (const [stat, value] of numericLeaves(stats, '')) this.set({ backend: store.kind, stat }, value);
+  // A histogram whose counts live in the store: exposed through a custom metric object.
+  registry.registerMetric({
+    name: 'corral_store_commit_latency_seconds',
+    help: 'time from an append being queued to its commit being durable',
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => {
+      const { commitLatency } = store.stats();
+      const labels = { backend };
+      const values = COMMIT_LATENCY_BUCKETS_MS.map((upperMs, i) => ({
+        metricName: 'corral_store_commit_latency_seconds_bucket',
+        labels: { ...labels, le: upperMs / 1000 },
+        value: commitLatency.buckets[i] ?? 0,
+      }));
+      values.push({ metricName: 'corral_store_commit_latency_seconds_bucket', labels: { ...labels, le: '+Inf' as never }, value: commitLatency.count });
+      return {
+        name: 'corral_store_commit_latency_seconds',
+        help: 'time from an append being queued to its commit being durable',
+        type: 'histogram',
+        aggregator: 'sum',
+        values: [
+          ...values,
+          { metricName: 'corral_store_commit_latency_seconds_sum', labels, value: commitLatency.sumMs / 1000 },
+          { metricName: 'corral_store_commit_latency_seconds_count', labels, value: commitLatency.count },
+        ],
+      };
     },
-  });
-}
-
-function* numericLeaves(value: unknown, prefix: string): Generator<[string, number]> {
-  if (typeof value === 'number' && Number.isFinite(value)) yield [prefix, value];
-  else if (typeof value === 'bigint') yield [prefix, Number(value)];
-  else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) yield* numericLeaves(inner, prefix ? `${prefix}.${key}` : key);
-  }
+  } as never);
 }

@@ -1,4 +1,65 @@
-/** The `corral` command line (DESIGN.md §14). */
+import { isCorralError } from '../store/index.js';
+import { UsageError } from './commands/usage.js';
+
+/** A subcommand: its usage line for --help, and a lazily loaded implementation. */
+export interface Command {
+  summary: string;
+  load: () => Promise<{ usage: string; run(argv: string[]): Promise<number> }>;
+}
+
+/**
+ * The `corral` command line (DESIGN.md §14). Adding a subcommand is one entry here plus
+ * its module in `ops/commands/`; `--help` lists exactly the commands in this table, so
+ * only working commands are shown.
+ */
+export const COMMANDS: Record<string, Command> = {
+  serve: { summary: 'run a control-plane node', load: () => import('./commands/serve.js') },
+  token: { summary: 'mint a token signed with <dataDir>/secret', load: () => import('./commands/token.js') },
+  'hash-password': { summary: 'print a scrypt hash for auth.users', load: () => import('./commands/hash-password.js') },
+};
+
+async function help(): Promise<string> {
+  const lines = ['usage: corral <command> [options]', '', 'commands:'];
+  for (const [name, command] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(15)} ${command.summary}`);
+  lines.push('', 'usage:');
+  for (const command of Object.values(COMMANDS)) lines.push(`  ${(await command.load()).usage}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs a command; sets process.exitCode (0 ok, 1 failure, 2 usage error). */
 export async function main(argv: string[]): Promise<void> {
-  process.stdout.write(`usage: corral <command>\n(no commands yet: ${argv.join(' ')})\n`);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(await help());
+    process.exitCode = name === undefined ? 2 : 0;
+    return;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`corral: unknown command ${JSON.stringify(name)}\n\n${await help()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const module = await command.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage: ${module.usage}\n`);
+    return;
+  }
+  let code: number;
+  try {
+    code = await module.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`corral ${name}: ${error.message}\nusage: ${module.usage}\n`);
+      code = 2;
+    } else if (isCorralError(error)) {
+      process.stderr.write(`corral ${name}: ${error.message}\n`);
+      code = 1;
+    } else {
+      throw error;
+    }
+  }
+  process.exitCode = code;
+  // A server leaves sockets (keep-alive clients, the store) that must not hold the exit.
+  if (name === 'serve') process.exit(code);
 }

@@ -117,4 +117,4 @@ export class Authenticator {
   }
 }
 
-const unauthenticated = (reason: string): CorralError => new CorralError('unauthenticated', reason, { reason });
+const unauthenticated = (reason: string): CorralError => new CorralError('unauthenticated', reason);

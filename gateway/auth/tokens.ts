@@ -38,7 +38,7 @@ export interface TokenServiceOptions {
 }
 
 const unauthenticated = (reason: string, cause?: unknown): CorralError =>
-  new CorralError('unauthenticated', reason, { reason }, { cause });
+  new CorralError('unauthenticated', reason, undefined, { cause });
 
 /** Validates a `corral.tenants` value: tenant name or `*` -> role. */
 export function parseTenantRoles(value: unknown, field = TENANTS_CLAIM): TenantRoles {

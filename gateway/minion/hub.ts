@@ -57,6 +57,12 @@ export interface MinionHubOptions {
   /** commands wait in memory while a socket buffers more than this */
   maxBufferedBytes?: number;
   helloTimeoutMs?: number;
+  /**
+   * The tenants that exist now. A token granting `*` (the local minion's admin token) with no
+   * `--tenant` then serves every tenant: these at hello, and any other tenant as soon as a
+   * command or report names it. Without this option such a minion must name its tenants.
+   */
+  allTenants?: () => string[];
 }
 export interface MinionConnectionInfo {
   id: string | null;
@@ -86,6 +92,8 @@ interface Connection {
   ws: WebSocket<Connection> | null;
   hello: HelloFrame | null;
   tenants: string[];
+  /** serves every tenant (token `*`, no tenants requested) */
+  anyTenant: boolean;
   protocol: number | null;
   open: boolean;
   replaced: boolean;
@@ -155,10 +163,11 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
     const anyTenant = conn.grantedTenants.includes('*');
     let tenants: string[];
     if (anyTenant) {
-      if (hello.tenants.length === 0) {
+      if (hello.tenants.length === 0 && !options.allTenants) {
         return end(conn, CLOSE_FORBIDDEN, "the token grants every tenant ('*'): name the tenants to serve with --tenant");
       }
-      tenants = [...new Set(hello.tenants)];
+      conn.anyTenant = hello.tenants.length === 0;
+      tenants = conn.anyTenant ? [...new Set(options.allTenants!())] : [...new Set(hello.tenants)];
     } else {
       tenants = hello.tenants.length === 0 ? conn.grantedTenants : hello.tenants.filter((t) => conn.grantedTenants.includes(t));
       tenants = [...new Set(tenants)];
@@ -178,7 +187,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
       const dropped = older.tenants.filter((t) => !tenants.includes(t));
       if (dropped.length > 0) void sink.minionDisconnected(hello.id, dropped, 'replaced').catch((err) => logger.error({ err }, 'minionDisconnected failed'));
     }
-    send(conn, { t: 'welcome', protocol, server: serverInfo, id: hello.id, tenants });
+    send(conn, { t: 'welcome', protocol, server: serverInfo, id: hello.id, tenants: conn.anyTenant ? ['*'] : tenants });
     logger.info({ minion: hello.id, tenants, protocol, running: hello.running.length, remote: conn.remoteAddress }, 'minion connected');
     conn.registered = sink.minionConnected({
       id: hello.id,
@@ -194,10 +203,28 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
     });
   }
 
+  /** An any-tenant minion meets a tenant it was not registered in yet: register it there first. */
+  function addTenant(conn: Connection, tenant: string): void {
+    const hello = conn.hello;
+    if (!hello || conn.tenants.includes(tenant)) return;
+    conn.tenants = [...conn.tenants, tenant];
+    const registration = sink.minionConnected({
+      id: hello.id,
+      version: hello.version,
+      protocol: conn.protocol!,
+      grains: hello.grains,
+      tenants: [tenant],
+      running: [],
+    });
+    conn.registered = Promise.all([conn.registered, registration]).then(() => {});
+    conn.registered.catch(() => end(conn, CLOSE_SINK_FAILED, 'the server could not record the connection; reconnect'));
+  }
+
   function onReport(conn: Connection, seq: number, report: MinionReport): void {
     const hello = conn.hello;
     if (!hello) throw new ProtocolError('report before hello');
     if (seq !== conn.lastSeq + 1) throw new ProtocolError(`report seq ${seq} after ${conn.lastSeq}: seqs must be contiguous from 1`);
+    if (conn.anyTenant) addTenant(conn, report.tenant);
     if (!conn.tenants.includes(report.tenant)) {
       return end(conn, CLOSE_FORBIDDEN, `report for tenant ${report.tenant}, which this connection does not serve`);
     }
@@ -254,6 +281,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
           ws: null,
           hello: null,
           tenants: [],
+          anyTenant: false,
           protocol: null,
           open: false,
           replaced: false,
@@ -275,7 +303,9 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
   const port: MinionPort = {
     send(minionId: string, command: MinionCommand): boolean {
       const conn = byId.get(minionId);
-      if (!conn || !conn.open || !conn.ws || !conn.hello || !conn.tenants.includes(command.tenant)) return false;
+      if (!conn || !conn.open || !conn.ws || !conn.hello) return false;
+      if (conn.anyTenant) addTenant(conn, command.tenant);
+      if (!conn.tenants.includes(command.tenant)) return false;
       const bytes = encodeFrame({ t: 'command', command });
       if (conn.pendingCommands.length === 0 && conn.ws.getBufferedAmount() < maxBuffered) {
         const ws = conn.ws;
@@ -289,7 +319,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
     connected(tenant: string): ConnectedMinion[] {
       const out: ConnectedMinion[] = [];
       for (const [id, conn] of byId) {
-        if (!conn.open || !conn.hello || !conn.tenants.includes(tenant)) continue;
+        if (!conn.open || !conn.hello || !(conn.anyTenant || conn.tenants.includes(tenant))) continue;
         out.push({ id, tenant, key: `${tenant}:${id}`, version: conn.hello.version, protocol: conn.protocol!, grains: conn.hello.grains });
       }
       return out;

@@ -1,0 +1,257 @@
+import { hostname } from 'node:os';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { CorralError, openStore, type EventStore } from '../store/index.js';
+import type { ComponentState } from '../actors/index.js';
+import {
+  Authenticator,
+  Gateway,
+  TokenService,
+  instrumentStore,
+  loadOrCreateSecret,
+  writeAdminToken,
+} from '../gateway/index.js';
+import type { CorralConfig } from './config/index.js';
+import { createLogger } from './logging.js';
+import { defaultNodeModules } from './modules.js';
+import type { NodeContext, NodeModule, StartedModule, StopInfo } from './node-module.js';
+import { packageVersion } from './version.js';
+
+/** The newest model API this build speaks (DESIGN.md §12). */
+export const MODEL_API = { min: 1, max: 2 } as const;
+export const SERVER_FILE = 'server.json';
+const ADMIN_TOKEN_TTL_MS = 365 * 86_400_000;
+
+export interface NodeOptions {
+  config: CorralConfig;
+  logger?: Logger;
+  /** `--model-api-max` */
+  modelApiMax?: number;
+  /** `--no-local-minion` */
+  noLocalMinion?: boolean;
+  /** default: defaultNodeModules() */
+  modules?: NodeModule[];
+  /** stop gracefully on SIGTERM/SIGINT and write a report on SIGUSR2 (the CLI does; in-process tests don't) */
+  handleSignals?: boolean;
+}
+
+export interface RunningNode {
+  url: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  /** an admin token on `*` (also in `<dataDir>/admin.token`) */
+  adminToken: string;
+  /** the console URL with the token, as printed at start */
+  consoleUrl: string;
+  gateway: Gateway;
+  store: EventStore;
+  log: Logger;
+  /** graceful stop; safe to call more than once */
+  stop(info?: Partial<StopInfo>): Promise<void>;
+  /** resolves when the node has stopped (by stop() or a signal) */
+  stopped: Promise<void>;
+}
+
+const LOOPBACK = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\])$/;
+export const isLoopbackHost = (host: string): boolean => LOOPBACK.test(host);
+
+/**
+ * Composes and starts one control-plane node: config -> secret and tokens -> store ->
+ * gateway with its modules -> listen -> running -> server.json. The same function runs
+ * under `corral serve` and in-process in tests.
+ */
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const { config } = options;
+  const log = options.logger ?? createLogger();
+  const { host, port, dataDir } = config.server;
+  if (config.auth.mode === 'none' && !isLoopbackHost(host)) {
+    throw new CorralError(
+      'bad-request',
+      `auth: none requires a loopback host (127.0.0.1, ::1 or localhost); refusing to listen on ${host}. Configure auth, or bind to 127.0.0.1.`,
+      { field: 'server.host' },
+    );
+  }
+  const modelApiMax = options.modelApiMax ?? MODEL_API.max;
+  if (!Number.isInteger(modelApiMax) || modelApiMax < MODEL_API.min || modelApiMax > MODEL_API.max) {
+    throw new CorralError('bad-request', `--model-api-max must be an integer from ${MODEL_API.min} to ${MODEL_API.max} (got ${modelApiMax})`);
+  }
+  const version = packageVersion();
+  const componentKey = `${hostname()}:${process.pid}`;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const { secret, created } = loadOrCreateSecret(dataDir);
+  if (created) log.info({ path: join(dataDir, 'secret') }, 'created the signing secret');
+  const tokens = new TokenService({
+    secret,
+    external: config.auth.mode === 'tokens' ? config.auth.jwt : null,
+    rules: config.auth.mode === 'tokens' ? config.auth.rules : [],
+  });
+  const authenticator =
+    config.auth.mode === 'none'
+      ? new Authenticator({ mode: 'none' })
+      : new Authenticator({ mode: 'tokens', tokens, users: config.auth.users, loginTtlMs: config.auth.tokenTtlMs });
+
+  let state: ComponentState = 'initializing';
+  const store = await openStore({ kind: config.store.kind, dataDir: join(dataDir), ...(config.store.url ? { url: config.store.url } : {}) });
+  const gateway = new Gateway({
+    authenticator,
+    logger: log,
+    version,
+    componentState: () => state,
+    modelApi: () => ({ system: modelApiMax, min: MODEL_API.min, max: modelApiMax }),
+  });
+  instrumentStore(gateway.metrics, store);
+
+  let url = '';
+  const context: NodeContext = {
+    config,
+    store,
+    gateway,
+    tokens,
+    log,
+    dataDir,
+    componentKey,
+    version,
+    modelApiMax,
+    localMinion: config.minion.local && !options.noLocalMinion,
+    url: () => url,
+    setComponentState: (next) => {
+      if (state !== 'stopped') state = next;
+    },
+    componentState: () => state,
+  };
+
+  const started: { name: string; module: StartedModule }[] = [];
+  const stopModules = async (info: StopInfo): Promise<void> => {
+    for (const { name, module } of started.reverse()) {
+      try {
+        await module.stop?.(info);
+      } catch (error) {
+        log.error({ err: error, module: name }, 'module failed to stop cleanly');
+      }
+    }
+  };
+
+  try {
+    for (const module of options.modules ?? defaultNodeModules()) {
+      const result = await module.start(context);
+      started.push({ name: module.name, module: result ?? {} });
+      log.debug({ module: module.name }, 'module started');
+    }
+    const boundPort = await gateway.listen(host, port);
+    url = `http://${urlHost(host)}:${boundPort}`;
+    for (const { module } of started) await module.listening?.(url);
+  } catch (error) {
+    gateway.stopListening();
+    await stopModules({ closeCode: 1001, keepMinion: true });
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+
+  const boundPort = gateway.port;
+  const admin = await tokens.issue({ subject: 'admin', tenants: { '*': 'admin' }, ttlMs: ADMIN_TOKEN_TTL_MS });
+  writeAdminToken(dataDir, admin.token);
+  if (state === 'initializing') state = 'running';
+  const serverFile = join(dataDir, SERVER_FILE);
+  writeJsonAtomically(serverFile, { pid: process.pid, port: boundPort, url, host, version, startedAt: new Date().toISOString() });
+  const consoleUrl = `${url}/?token=${admin.token}`;
+  log.info({ url, port: boundPort, dataDir, store: store.kind, auth: authenticator.mode }, `corral ${version} listening on ${url} (port ${boundPort})`);
+  log.info({ consoleUrl }, `console: ${authenticator.mode === 'none' ? `${url}/` : consoleUrl}`);
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  let stopping: Promise<void> | null = null;
+  const removeSignalHandlers = options.handleSignals ? installSignalHandlers(() => void node.stop(), log, dataDir) : () => undefined;
+
+  const node: RunningNode = {
+    url,
+    host,
+    port: boundPort,
+    dataDir,
+    adminToken: admin.token,
+    consoleUrl,
+    gateway,
+    store,
+    log,
+    stopped,
+    stop(info = {}) {
+      stopping ??= (async () => {
+        const full: StopInfo = { closeCode: info.closeCode ?? 1001, keepMinion: info.keepMinion ?? false };
+        log.info({ closeCode: full.closeCode }, 'stopping');
+        state = 'stopped';
+        gateway.stopListening();
+        gateway.closeWebSockets(full.closeCode, full.closeCode === 1012 ? 'server restarting' : 'server going away');
+        await stopModules(full);
+        try {
+          await store.close();
+        } catch (error) {
+          log.error({ err: error }, 'event store failed to close cleanly');
+        }
+        removeServerFileIfOurs(serverFile);
+        removeSignalHandlers();
+        log.info('stopped');
+        resolveStopped();
+      })();
+      return stopping;
+    },
+  };
+  return node;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function writeJsonAtomically(path: string, value: unknown): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
+  renameSync(temp, path);
+}
+
+/** Another server may share the data directory (rolling restart): only remove our own file. */
+function removeServerFileIfOurs(path: string): void {
+  try {
+    if (!existsSync(path)) return;
+    const current = JSON.parse(readFileSync(path, 'utf8')) as { pid?: number };
+    if (current.pid === process.pid) rmSync(path, { force: true });
+  } catch {
+    // unreadable or half-written by another process: leave it to its owner
+  }
+}
+
+function installSignalHandlers(stop: () => void, log: Logger, dataDir: string): () => void {
+  let signalled = 0;
+  const onStop = (signal: NodeJS.Signals): void => {
+    signalled++;
+    if (signalled > 1) {
+      log.warn({ signal }, 'second stop signal: exiting at once');
+      process.exit(1);
+    }
+    log.info({ signal }, 'stop signal received');
+    stop();
+  };
+  const onReport = (): void => {
+    // SIGUSR2: a diagnostic report (stacks, heap, handles) and keep running (DESIGN.md §13).
+    const file = join(dataDir, `report-${process.pid}-${Date.now()}.json`);
+    try {
+      process.report.writeReport(file);
+      log.info({ file }, 'wrote diagnostic report');
+    } catch (error) {
+      log.error({ err: error }, 'could not write diagnostic report');
+    }
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGUSR2', onReport);
+  return () => {
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGUSR2', onReport);
+  };
+}
