@@ -85,3 +85,9 @@ function withCause<E extends Error>(translated: E, cause: unknown): E {
   Object.defineProperty(translated, 'cause', { value: cause, enumerable: false, configurable: true, writable: true });
   return translated;
 }
+
+/** A read of a stream that does not exist (or was deleted): an empty result, not an error. */
+export function isMissingStream(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return type === 'stream-not-found' || type === 'no-stream' || type === 'stream-deleted';
+}

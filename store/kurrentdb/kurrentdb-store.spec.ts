@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { describeEventStoreContract } from '../testing/contract.js';
 import { openKurrentDbStore } from './index.js';
-import { splitNamespaceParam } from './kurrentdb-store.js';
+import { splitNamespaceParam } from './open.js';
 
 /**
  * The contract suite runs against a real KurrentDB when CORRAL_KURRENTDB_URL is set, e.g.

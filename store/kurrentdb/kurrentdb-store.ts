@@ -1,35 +1,32 @@
 import {
   END,
-  KurrentDBClient,
-  NO_STREAM,
   START,
   type AllStreamResolvedEvent,
+  type KurrentDBClient,
   type Position as KurrentPosition,
   type ResolvedEvent,
-  type StreamMetadata as KurrentStreamMetadata,
 } from '@kurrent/kurrentdb-client';
 import { Observable } from 'rxjs';
 import { CorruptStoreError, InvalidArgumentError, StoreClosedError, WrongExpectedRevisionError } from '../errors.js';
 import { assertStreamName } from '../keys.js';
 import { StoreStatsRecorder } from '../stats.js';
-import {
-  DEFAULT_MAX_EVENT_BYTES,
-  type AppendOptions,
-  type AppendResult,
-  type EventStore,
-  type EventToAppend,
-  type ExpectedRevision,
-  type Position,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type Revision,
-  type StoreNotice,
-  type StoreStats,
-  type StreamInfo,
-  type StreamMetadata,
-  type SubscribeAllOptions,
-  type SubscribeStreamOptions,
+import type {
+  AppendOptions,
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  Position,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  Revision,
+  StoreNotice,
+  StoreStats,
+  StreamInfo,
+  StreamMetadata,
+  SubscribeAllOptions,
+  SubscribeStreamOptions,
 } from '../types.js';
 import {
   checkAppend,
@@ -43,11 +40,10 @@ import {
   type CompiledSelection,
 } from '../validation.js';
 import { CatchUpDriver } from './catch-up.js';
-import { translateDriverError } from './driver-errors.js';
+import { isMissingStream, translateDriverError } from './driver-errors.js';
 import {
   BACKWARDS,
   FORWARDS,
-  checkNamespace,
   fromKurrentEvent,
   identifyKurrentEvent,
   namespaceFilter,
@@ -59,67 +55,9 @@ import {
   type PreparedEvent,
 } from './mapping.js';
 import { readPositionOf, scanAll } from './scan-all.js';
+import { readStreamMetadata, toCorralMetadata, truncateBeforeOf, updateStreamMetadata, withRetention, withTruncation } from './stream-metadata.js';
 
-export interface KurrentDbStoreOptions {
-  /** connection string, e.g. `kurrentdb://localhost:2113?tls=false` */
-  url: string;
-  /** size limit of one encoded event (data + envelope metadata); default 1 MiB */
-  maxEventBytes?: number;
-  /**
-   * Optional prefix so that several Corral clusters (or test runs) share one KurrentDB:
-   * stream `s` is stored as `<namespace>/s`, and $all reads only see this namespace.
-   * Also accepted as `corralNamespace=<ns>` in the connection string.
-   */
-  namespace?: string;
-}
-
-/** Custom stream-metadata field keeping the exact retention age (KurrentDB's `maxAge` is in seconds). */
-const MAX_AGE_MS_FIELD = 'corralMaxAgeMs';
 const PAGE_SIZE = 500;
-const METADATA_RETRIES = 5;
-
-export async function openKurrentDbStore(options: KurrentDbStoreOptions): Promise<EventStore> {
-  if (typeof options?.url !== 'string' || options.url === '') {
-    throw new InvalidArgumentError('the KurrentDB store needs a connection string (store.url), e.g. kurrentdb://localhost:2113?tls=false');
-  }
-  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-  if (!Number.isSafeInteger(maxEventBytes) || maxEventBytes < 1) {
-    throw new InvalidArgumentError(`invalid maxEventBytes ${String(options.maxEventBytes)}: must be an integer >= 1`);
-  }
-  const { connectionString, namespaceParam } = splitNamespaceParam(options.url);
-  const namespace = checkNamespace(options.namespace ?? namespaceParam);
-  let client: KurrentDBClient;
-  try {
-    client = KurrentDBClient.connectionString(connectionString);
-  } catch (error) {
-    throw new InvalidArgumentError(`invalid KurrentDB connection string ${JSON.stringify(redact(options.url))}: ${(error as Error).message}`);
-  }
-  const store = new KurrentDbEventStore(client, maxEventBytes, namespace);
-  try {
-    // fail fast at startup with a clear error rather than on the first request
-    await store.headPosition();
-  } catch (error) {
-    await client.dispose().catch(() => undefined);
-    throw error;
-  }
-  return store;
-}
-
-const redact = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
-
-/**
- * `corralNamespace=<ns>` in the connection string selects the namespace, so a server's
- * configuration needs nothing but `store.url`. It is Corral's, so it is removed before the
- * string reaches the client.
- */
-export function splitNamespaceParam(url: string): { connectionString: string; namespaceParam: string | undefined } {
-  const match = /([?&])corralNamespace=([^&]*)(&?)/.exec(url);
-  if (match === null) return { connectionString: url, namespaceParam: undefined };
-  const [whole, separator, value, trailing] = match as unknown as [string, string, string, string];
-  const rest = trailing === '&' ? separator : '';
-  const connectionString = (url.slice(0, match.index) + rest + url.slice(match.index + whole.length)).replace(/[?&]$/, '');
-  return { connectionString, namespaceParam: decodeURIComponent(value) };
-}
 
 /** The EventStore port on KurrentDB; see README.md in this folder for the mapping. */
 export class KurrentDbEventStore implements EventStore {
@@ -435,9 +373,9 @@ export class KurrentDbEventStore implements EventStore {
     const [last, first, metadata] = await Promise.all([
       this.lastEventOf(stream),
       this.readStreamRaw(stream, START, 1, 'forward'),
-      this.readMetadata(stream),
+      readStreamMetadata(this.client, toKurrentStream(stream, this.namespace), stream),
     ]);
-    const truncateBefore = typeof metadata.current.truncateBefore === 'number' ? metadata.current.truncateBefore : 0;
+    const truncateBefore = truncateBeforeOf(metadata.current);
     // with every event truncated nothing is readable, but the revisions are not forgotten
     const lastRevision = last?.revision ?? truncateBefore - 1;
     return {
@@ -452,18 +390,7 @@ export class KurrentDbEventStore implements EventStore {
     this.ensureOpen();
     assertStreamName(stream);
     const retention = checkStreamMetadata(stream, metadata);
-    await this.updateMetadata(stream, (current) => {
-      const next: KurrentStreamMetadata = { ...current };
-      delete next.maxCount;
-      delete next.maxAge;
-      delete next[MAX_AGE_MS_FIELD];
-      if (retention.maxCount !== undefined) next.maxCount = retention.maxCount;
-      if (retention.maxAgeMs !== undefined) {
-        next.maxAge = Math.max(1, Math.ceil(retention.maxAgeMs / 1000));
-        next[MAX_AGE_MS_FIELD] = retention.maxAgeMs;
-      }
-      return next;
-    });
+    await updateStreamMetadata(this.client, toKurrentStream(stream, this.namespace), stream, (current) => withRetention(current, retention));
   }
 
   async truncateStream(stream: string, beforeRevision: Revision): Promise<void> {
@@ -471,12 +398,9 @@ export class KurrentDbEventStore implements EventStore {
     assertStreamName(stream);
     const before = checkPosition('beforeRevision', beforeRevision, 0);
     const last = await this.lastEventOf(stream);
-    await this.updateMetadata(stream, (current) => {
-      const existing = typeof current.truncateBefore === 'number' ? current.truncateBefore : 0;
-      // never beyond the next revision: truncation removes events, it does not reserve revisions
-      const target = Math.max(existing, Math.min(before, (last?.revision ?? -1) + 1));
-      return target === existing ? undefined : { ...current, truncateBefore: target };
-    });
+    // never beyond the next revision: truncation removes events, it does not reserve revisions
+    const target = Math.min(before, (last?.revision ?? -1) + 1);
+    await updateStreamMetadata(this.client, toKurrentStream(stream, this.namespace), stream, (current) => withTruncation(current, target));
   }
 
   stats(): StoreStats {
@@ -502,51 +426,5 @@ export class KurrentDbEventStore implements EventStore {
   private async lastEventOf(stream: string): Promise<RecordedEvent | undefined> {
     return (await this.readStreamRaw(stream, END, 1, 'backward'))[0];
   }
-
-  private async readMetadata(stream: string): Promise<{ current: KurrentStreamMetadata; revision: bigint | undefined }> {
-    try {
-      const result = await this.client.getStreamMetadata(toKurrentStream(stream, this.namespace));
-      return { current: result.metadata ?? {}, revision: result.metastreamRevision };
-    } catch (error) {
-      if (isMissingStream(error)) return { current: {}, revision: undefined };
-      throw translateDriverError(error, { stream, operation: `read metadata of ${stream}` });
-    }
-  }
-
-  /** Read-modify-write of the stream's metadata, optimistic on the metadata stream's revision. */
-  private async updateMetadata(stream: string, change: (current: KurrentStreamMetadata) => KurrentStreamMetadata | undefined): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const { current, revision } = await this.readMetadata(stream);
-      const next = change(current);
-      if (next === undefined) return;
-      try {
-        await this.client.setStreamMetadata(toKurrentStream(stream, this.namespace), next, {
-          expectedRevision: revision ?? NO_STREAM,
-        });
-        return;
-      } catch (error) {
-        const isConflict = (error as { type?: unknown }).type === 'wrong-expected-version';
-        if (!isConflict || attempt >= METADATA_RETRIES) {
-          throw translateDriverError(error, { stream, operation: `write metadata of ${stream}` });
-        }
-      }
-    }
-  }
 }
 
-function isMissingStream(error: unknown): boolean {
-  const type = (error as { type?: unknown } | null)?.type;
-  return type === 'stream-not-found' || type === 'no-stream' || type === 'stream-deleted';
-}
-
-/** KurrentDB stream metadata -> Corral retention. */
-export function toCorralMetadata(metadata: KurrentStreamMetadata): StreamMetadata {
-  const out: StreamMetadata = {};
-  if (typeof metadata.maxCount === 'number') out.maxCount = metadata.maxCount;
-  const exactMs = metadata[MAX_AGE_MS_FIELD];
-  if (typeof metadata.maxAge === 'number') {
-    // the exact value is used only while it still agrees with what KurrentDB enforces
-    out.maxAgeMs = typeof exactMs === 'number' && Math.max(1, Math.ceil(exactMs / 1000)) === metadata.maxAge ? exactMs : metadata.maxAge * 1000;
-  }
-  return out;
-}

@@ -23,7 +23,7 @@ import { STREAM_PATTERN } from '../keys.js';
 import type { EventToAppend } from '../types.js';
 import { compileSelection, selectionMatches } from '../validation.js';
 import { translateDriverError } from './driver-errors.js';
-import { toCorralMetadata } from './kurrentdb-store.js';
+import { toCorralMetadata, withRetention, withTruncation } from './stream-metadata.js';
 import {
   checkNamespace,
   compareKurrentPositions,
@@ -297,6 +297,20 @@ describe('stream metadata', () => {
     expect(toCorralMetadata({ maxAge: 2, corralMaxAgeMs: 1500 })).toEqual({ maxAgeMs: 1500 });
     expect(toCorralMetadata({ maxAge: 60, corralMaxAgeMs: 1500 })).toEqual({ maxAgeMs: 60_000 }); // changed by another tool
     expect(toCorralMetadata({ truncateBefore: 4 })).toEqual({});
+  });
+
+  it('replaces retention but keeps truncation, ACLs and other tools\' fields', () => {
+    const current = { truncateBefore: 4, maxCount: 5, acl: { readRoles: ['ops'] }, owner: 'billing' };
+    expect(withRetention(current, { maxAgeMs: 1500 })).toEqual({ truncateBefore: 4, maxAge: 2, corralMaxAgeMs: 1500, acl: { readRoles: ['ops'] }, owner: 'billing' });
+    expect(withRetention(current, {})).toEqual({ truncateBefore: 4, acl: { readRoles: ['ops'] }, owner: 'billing' });
+    expect(toCorralMetadata(withRetention({}, { maxCount: 10, maxAgeMs: 60_000 }))).toEqual({ maxCount: 10, maxAgeMs: 60_000 });
+  });
+
+  it('only ever moves truncation forwards', () => {
+    expect(withTruncation({ maxCount: 5 }, 3)).toEqual({ maxCount: 5, truncateBefore: 3 });
+    expect(withTruncation({ truncateBefore: 7 }, 3)).toBeUndefined();
+    expect(withTruncation({ truncateBefore: 7 }, 7)).toBeUndefined();
+    expect(withTruncation({}, 0)).toBeUndefined();
   });
 });
 
