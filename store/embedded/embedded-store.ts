@@ -80,6 +80,16 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     return new EmbeddedEventStore(layout, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, options.pollIntervalMs ?? 2);
   }
 
+  /** live subscriptions in this process (the cross-process poll runs only while this is > 0) */
+  get liveSubscriptionCount(): number {
+    return this.watchers.size;
+  }
+
+  /** whether the cross-process head poll is running */
+  get polling(): boolean {
+    return this.poller !== undefined;
+  }
+
   /** where the LMDB environment lives */
   get path(): string {
     return this.layout.path;

@@ -34,7 +34,7 @@ describe('embedded store: crash safety (must show)', () => {
     for (let round = 0; round < 20; round++) {
       const child = startChild('crash-writer.js', [dataDir]);
       const target = 5 + Math.floor(Math.random() * 60);
-      await waitFor(`${target} acknowledgements in round ${round} (stderr: ${child.stderr.join('')})`, () => child.lines.filter((l) => l.startsWith("ack ")).length >= target, 40_000);
+      await waitFor(`${target} acknowledgements in round ${round} (stderr: ${child.stderr.join('')})`, () => child.lines.filter((l) => l.startsWith('ack ')).length >= target, 40_000);
       child.process.kill('SIGKILL');
       const { signal } = await child.exited;
       expect(signal).toBe('SIGKILL');
