@@ -9,7 +9,7 @@ import {
 } from '../../store/index.js';
 import { decideJob, type IgnoredReason, type JobCommand } from './decide.js';
 import type { JobEvent } from './events.js';
-import { initialJobSnapshot, jobStatus, stepJob, type JobEffect, type JobMachine, type JobSnapshot, type JobStatus } from './machine.js';
+import { jobStatus, type JobEffect, type JobSnapshot, type JobStatus, type JobStepper } from './machine.js';
 
 export interface JobLogger {
   debug(details: object, message?: string): void;
@@ -22,8 +22,8 @@ export const silentLogger: JobLogger = { debug() {}, info() {}, warn() {}, error
 
 export interface JobActorDeps {
   store: EventStore;
-  /** the job machine with this service's effects provided */
-  machine: JobMachine;
+  /** steps the job machine that has this service's effects provided */
+  stepper: JobStepper;
   node: string;
   logger: JobLogger;
 }
@@ -68,7 +68,7 @@ export class JobActor {
   ) {
     this.key = jobKey(tenant, jid);
     this.stream = jobStream(tenant, jid);
-    this.snapshot = initialJobSnapshot(deps.machine, tenant, jid);
+    this.snapshot = deps.stepper.initial(tenant, jid);
   }
 
   get status(): JobStatus {
@@ -79,7 +79,7 @@ export class JobActor {
   replay(events: readonly RecordedEvent[]): void {
     for (const recorded of events) {
       if (recorded.revision <= this.revision) continue;
-      [this.snapshot] = stepJob(this.deps.machine, this.snapshot, { action: recorded.action, data: recorded.data } as JobEvent);
+      [this.snapshot] = this.deps.stepper.step(this.snapshot, { action: recorded.action, data: recorded.data } as JobEvent);
       this.revision = recorded.revision;
     }
   }
@@ -153,7 +153,7 @@ export class JobActor {
         const decision = decideJob(working, queued.command);
         outcomes.push({ from: toAppend.length, count: decision.events.length, ignored: decision.ignored });
         for (const event of decision.events) {
-          const [next, stepEffects] = stepJob(this.deps.machine, working, event);
+          const [next, stepEffects] = this.deps.stepper.step(working, event);
           working = next;
           effects.push(...stepEffects);
           toAppend.push({

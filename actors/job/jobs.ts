@@ -14,7 +14,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { JobCommand } from './decide.js';
 import type { JobCreated, TargetType } from './events.js';
 import { newJid } from './jid.js';
-import { FINISHED_STATUSES, jobMachine, type JobStatus } from './machine.js';
+import { createJobStepper, FINISHED_STATUSES, jobMachine, type JobStatus } from './machine.js';
 import { compileTarget } from './target.js';
 import { validateJid, validateJobRequest, validatePrincipal, type JobRequest } from './validate.js';
 
@@ -172,7 +172,7 @@ export function createJobService({
       },
     },
   });
-  const deps: JobActorDeps = { store, machine, node, logger };
+  const deps: JobActorDeps = { store, stepper: createJobStepper(machine), node, logger };
 
   const assertRunning = (): void => {
     if (stopped) throw new UnavailableError('the job service is stopped (this node is not running actors)');
