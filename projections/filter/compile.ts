@@ -4,7 +4,7 @@ import { isAnyList, MINION_JOBS, WATCHER_PROCESSES } from './ast.js';
 import { compileFieldGetter, splitField, type FieldGetter } from './field-path.js';
 import { isJsonPrimitive, jsonEqual } from './json-value.js';
 import { parseFilter, parseSpecifier } from './parse.js';
-import { compilePattern } from './regex.js';
+import { compileStringTest } from './regex.js';
 
 /**
  * Compiles trees into closures once: fields are pre-split into getters, regular expressions
@@ -27,6 +27,7 @@ import { compilePattern } from './regex.js';
 export type ChangePredicate = (change: Change) => boolean;
 
 const always: ChangePredicate = () => true;
+const alwaysTrue = (): boolean => true;
 
 export function compileFilter(filter: FilterAst | string): ChangePredicate {
   return compileTerm(typeof filter === 'string' ? parseFilter(filter) : filter);
@@ -111,11 +112,11 @@ function compileTerm(ast: FilterAst): ChangePredicate {
     }
     case 'Re': {
       const get = getterFor(ast.field);
-      const re = compilePattern(ast.pattern);
+      const test = compileStringTest(ast.pattern);
       return (c) => {
         const value = get(c.object);
-        if (typeof value === 'string') return re.test(value);
-        if (typeof value === 'number' || typeof value === 'boolean') return re.test(String(value));
+        if (typeof value === 'string') return test(value);
+        if (typeof value === 'number' || typeof value === 'boolean') return test(String(value));
         return false;
       };
     }
@@ -126,8 +127,8 @@ function compileTerm(ast: FilterAst): ChangePredicate {
 
 function compileChanged(field: string, from: JsonValue | undefined, to: JsonValue | undefined): ChangePredicate {
   const get = getterFor(field);
-  const fromOk = from === undefined ? always_ : equalsTo(from);
-  const toOk = to === undefined ? always_ : equalsTo(to);
+  const fromOk = from === undefined ? alwaysTrue : equalsTo(from);
+  const toOk = to === undefined ? alwaysTrue : equalsTo(to);
   return (c) => {
     const { object, original } = c;
     if (object != null && original != null) {
@@ -140,28 +141,53 @@ function compileChanged(field: string, from: JsonValue | undefined, to: JsonValu
   };
 }
 
-const always_ = (): boolean => true;
 
 // --- specifiers ------------------------------------------------------------------------------
 
 export function compileSpecifier(specifier: Specifier | string): ChangePredicate {
   const spec = typeof specifier === 'string' ? parseSpecifier(specifier) : specifier;
-  const actionOk = nameMatcher(spec.actions);
-  const keyOk = nameMatcher(spec.keys);
-  const typeAndKeyOk = compileTypeAndKey(spec.types, spec.keys, keyOk);
-  const filter = spec.filter === null ? always : compileTerm(spec.filter);
-  if (filter === always) return (c) => actionOk(c.action) && typeAndKeyOk(c);
-  return (c) => actionOk(c.action) && typeAndKeyOk(c) && filter(c);
+  // Only the checks that can fail are chained, so `*.*.*` costs nothing and a typical
+  // `processes.*.*.filter` is one comparison and the filter.
+  const checks: ChangePredicate[] = [];
+  const action = fieldMatcher(spec.actions, 'action');
+  if (action !== null) checks.push(action);
+  const typeAndKey = compileTypeAndKey(spec.types, spec.keys);
+  if (typeAndKey !== null) checks.push(typeAndKey);
+  if (spec.filter !== null) checks.push(compileTerm(spec.filter));
+  return allOf(checks);
 }
 
-function nameMatcher(list: readonly string[]): (name: string) => boolean {
-  if (isAnyList(list)) return always_;
+function allOf(checks: readonly ChangePredicate[]): ChangePredicate {
+  switch (checks.length) {
+    case 0:
+      return always;
+    case 1:
+      return checks[0]!;
+    case 2: {
+      const [a, b] = checks as [ChangePredicate, ChangePredicate];
+      return (c) => a(c) && b(c);
+    }
+    default: {
+      const [a, b, d] = checks as [ChangePredicate, ChangePredicate, ChangePredicate];
+      return (c) => a(c) && b(c) && d(c);
+    }
+  }
+}
+
+/** A check of one envelope field against a name list; null for `*`. Written out per field so
+ * each closure reads its property directly (no shared accessor call site to go megamorphic). */
+function fieldMatcher(list: readonly string[], field: 'type' | 'action' | 'key'): ChangePredicate | null {
+  if (isAnyList(list)) return null;
   if (list.length === 1) {
     const only = list[0];
-    return (name) => name === only;
+    if (field === 'type') return (c) => c.type === only;
+    if (field === 'action') return (c) => c.action === only;
+    return (c) => c.key === only;
   }
   const names = new Set(list);
-  return (name) => names.has(name);
+  if (field === 'type') return (c) => names.has(c.type);
+  if (field === 'action') return (c) => names.has(c.action);
+  return (c) => names.has(c.key);
 }
 
 /**
@@ -169,11 +195,15 @@ function nameMatcher(list: readonly string[]): (name: string) => boolean {
  * against the key list; `minion_jobs` reads the keys as minions a job targets;
  * `watcher_processes` reads them as watchers whose processes (`<watcher>:<slot>`) match.
  */
-function compileTypeAndKey(types: readonly string[], keys: readonly string[], keyOk: (key: string) => boolean): ChangePredicate {
-  if (isAnyList(types)) return (c) => keyOk(c.key);
-  const plain = new Set(types.filter((t) => t !== MINION_JOBS && t !== WATCHER_PROCESSES));
+function compileTypeAndKey(types: readonly string[], keys: readonly string[]): ChangePredicate | null {
+  const keyOk = fieldMatcher(keys, 'key');
+  if (isAnyList(types)) return keyOk;
+  const plainTypes = types.filter((t) => t !== MINION_JOBS && t !== WATCHER_PROCESSES);
   const rules: ChangePredicate[] = [];
-  if (plain.size > 0) rules.push((c) => plain.has(c.type) && keyOk(c.key));
+  if (plainTypes.length > 0) {
+    const typeOk = fieldMatcher(plainTypes, 'type')!;
+    rules.push(keyOk === null ? typeOk : (c) => typeOk(c) && keyOk(c));
+  }
   if (types.includes(MINION_JOBS)) {
     const targets = minionJobsMatcher(keys);
     rules.push((c) => c.type === 'jobs' && targets(c));
@@ -224,7 +254,7 @@ const tenantOfKey = (key: string): string => {
 
 /** `acme:web`: process keys `acme:web:<slot>`, a slot being anything without a further ':'. */
 function watcherProcessesMatcher(keys: readonly string[]): (key: string) => boolean {
-  if (isAnyList(keys)) return always_;
+  if (isAnyList(keys)) return alwaysTrue;
   const prefixes = keys.map((key) => `${key}:`);
   return (key) => {
     for (const prefix of prefixes) {

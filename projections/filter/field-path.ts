@@ -66,6 +66,13 @@ export function compileFieldGetter(segments: readonly string[]): FieldGetter {
     return hasOwn.call(value, name) ? (value as Record<string, unknown>)[name] : undefined;
   };
   // The common shapes (`state`, `grains.os`) get straight-line getters.
+  if (names.length === 1 && indexes[0] === -1) {
+    const name = names[0]!;
+    return (root) =>
+      root !== null && typeof root === 'object' && !Array.isArray(root) && hasOwn.call(root, name)
+        ? (root as Record<string, unknown>)[name]
+        : undefined;
+  }
   if (names.length === 1) return (root) => step(root, 0);
   if (names.length === 2) return (root) => step(step(root, 0), 1);
   return (root) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../change.js';
-import { canonicalSpecifier, internSpecifier, isFilterSyntaxError, MatcherGroups, parseSpecifier, SpecifierCache } from './index.js';
+import { canonicalSpecifier, internSpecifier, isFilterSyntaxError, MatcherGroups, parseSpecifier, SpecifierCache, type MatcherGroup } from './index.js';
 
 const change = (type: string, action: string, key: string, object: Record<string, unknown> | null): Change => ({
   position: 1,
@@ -78,23 +78,34 @@ describe('MatcherGroups', () => {
     expect(calls).toBe(1);
   });
 
-  it('release drops a group with its last reference, and reuses the out array', () => {
+  it('release drops a group with its last reference', () => {
     const groups = new MatcherGroups();
     const a1 = groups.add('processes.*.*');
     const a2 = groups.add('processes.*.*');
     const star = groups.add('*.*.*');
     const c = change('processes', 'exit', 'acme:web:0', {});
-    const out = groups.evaluate(c);
-    expect(out).toHaveLength(2);
+    expect(groups.evaluate(c)).toHaveLength(2);
     expect(groups.release(a1)).toBe(false);
-    expect(groups.evaluate(c, out)).toHaveLength(2);
+    expect(groups.evaluate(c)).toHaveLength(2);
     expect(groups.release(a2)).toBe(true);
     expect(groups.release(a2)).toBe(false); // already gone
-    expect(groups.evaluate(c, out)).toEqual([star]);
+    expect(groups.evaluate(c)).toEqual([star]);
     expect(groups.release(star)).toBe(true);
-    expect(groups.evaluate(c, out)).toEqual([]);
+    expect(groups.evaluate(c)).toEqual([]);
     expect(groups.size).toBe(0);
     expect(groups.candidateCount('processes')).toBe(0);
+  });
+
+  it('evaluateInto writes matches to the front of a reused array and returns their count', () => {
+    const groups = new MatcherGroups();
+    const processes = groups.add('processes.*.*');
+    const star = groups.add('*.*.*');
+    const out: MatcherGroup[] = [];
+    expect(groups.evaluateInto(change('processes', 'exit', 'acme:web:0', {}), out)).toBe(2);
+    expect(new Set(out.slice(0, 2))).toEqual(new Set([processes, star]));
+    expect(groups.evaluateInto(change('jobs', 'create', 'acme:1', {}), out)).toBe(1);
+    expect(out[0]).toBe(star);
+    expect(groups.evaluateInto(change('jobs', 'create', 'acme:1', {}), [])).toBe(1);
   });
 
   it('rejects bad specifiers with FilterSyntaxError and changes nothing', () => {

@@ -107,6 +107,7 @@ export class SpecifierCache {
 }
 
 const sharedCache = new SpecifierCache();
+const NO_GROUPS: readonly MatcherGroup<unknown>[] = Object.freeze([]);
 
 /** The process-wide cache: the same text or canonical key gives the same object. */
 export const internSpecifier = (specifier: string | Specifier): CompiledSpecifier => sharedCache.intern(specifier);
@@ -185,16 +186,25 @@ export class MatcherGroups<S = undefined> {
     return this.groupsByKey.values();
   }
 
-  /**
-   * The groups that match a change, each evaluated once. Pass `out` to reuse an array on
-   * the hot path; it is cleared first.
-   */
-  evaluate(change: Change, out: MatcherGroup<S>[] = []): MatcherGroup<S>[] {
-    out.length = 0;
-    for (const group of this.anyType) if (group.compiled.matches(change)) out.push(group);
+  /** The groups that match a change, each evaluated once (a fresh array; empty ones shared). */
+  evaluate(change: Change): MatcherGroup<S>[] {
+    let matched: MatcherGroup<S>[] | undefined;
+    for (const group of this.anyType) if (group.compiled.matches(change)) (matched ??= []).push(group);
     const typed = this.byType.get(change.type);
-    if (typed !== undefined) for (const group of typed) if (group.compiled.matches(change)) out.push(group);
-    return out;
+    if (typed !== undefined) for (const group of typed) if (group.compiled.matches(change)) (matched ??= []).push(group);
+    return matched ?? (NO_GROUPS as MatcherGroup<S>[]);
+  }
+
+  /**
+   * The hot-path form: writes the matching groups to `out[0..n)` and returns `n`. Entries past
+   * `n` are stale; the array is never truncated (setting `length` costs a runtime call).
+   */
+  evaluateInto(change: Change, out: MatcherGroup<S>[]): number {
+    let n = 0;
+    for (const group of this.anyType) if (group.compiled.matches(change)) out[n++] = group;
+    const typed = this.byType.get(change.type);
+    if (typed !== undefined) for (const group of typed) if (group.compiled.matches(change)) out[n++] = group;
+    return n;
   }
 
   /** How many matchers `evaluate` would run for a change of this type (for benchmarks). */

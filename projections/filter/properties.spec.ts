@@ -140,6 +140,30 @@ describe('equivalences Digital Rebar states', () => {
   });
 });
 
+describe('Re literal fast path', () => {
+  // Patterns from an alphabet rich in anchors, alternation and escapes, so many of them are
+  // literal alternatives (run as startsWith/endsWith/includes) and some are real regexps.
+  const patternPart = fc.constantFrom('a', 'b', 'ab', '^', '$', '|', '\\.', '\\|', '\\$', '.', '\\d', ':', '-', '*', '');
+  const literalish = fc.array(patternPart, { maxLength: 6 }).map((p) => p.join(''));
+  const input = fc.string({ maxLength: 8, unit: fc.constantFrom('a', 'b', '.', '|', '$', ':', '1', '\n') });
+
+  it('answers exactly as an unanchored RE2 search', () => {
+    fc.assert(
+      fc.property(literalish, input, (pattern, text) => {
+        let re: RE2JS;
+        try {
+          re = RE2JS.compile(pattern);
+        } catch {
+          return; // not a pattern at all: the parser rejects it
+        }
+        const filter = compileFilter({ op: 'Re', field: 'v', pattern });
+        expect(filter({ ...sample, object: { v: text } }), `${pattern} on ${JSON.stringify(text)}`).toBe(re.test(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 // --- hostile input -----------------------------------------------------------------------
 
 const tokens = [

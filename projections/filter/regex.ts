@@ -41,5 +41,71 @@ export function compilePattern(pattern: string): RE2JS {
   return re;
 }
 
+/** A string test equivalent to the pattern's unanchored RE2 search. */
+export type StringTest = (input: string) => boolean;
+
+const META = new Set('\\.+*?()|[]{}^$'.split(''));
+
+/**
+ * Most patterns clients send are literals, perhaps anchored, perhaps alternated (`^acme:`,
+ * `ERROR|WARN`, `\\.log$`). Those run as `startsWith`/`endsWith`/`includes`, which give the
+ * same answers as RE2 (whose `^`/`$` without `(?m)` anchor at the text's ends only) without
+ * running the automaton. Anything else goes to re2js.
+ */
+export function compileStringTest(pattern: string): StringTest {
+  const literals = literalAlternatives(pattern);
+  const re = compilePattern(pattern); // validates and caps even when a literal path is used
+  if (literals === null) return (input) => re.test(input);
+  if (literals.length === 1) return literalTest(literals[0]!);
+  const tests = literals.map(literalTest);
+  return (input) => {
+    for (const test of tests) if (test(input)) return true;
+    return false;
+  };
+}
+
+interface Literal {
+  text: string;
+  atStart: boolean;
+  atEnd: boolean;
+}
+
+function literalTest({ text, atStart, atEnd }: Literal): StringTest {
+  if (atStart && atEnd) return (input) => input === text;
+  if (atStart) return (input) => input.startsWith(text);
+  if (atEnd) return (input) => input.endsWith(text);
+  return (input) => input.includes(text);
+}
+
+/** The alternatives of a pattern made only of (escaped) literal characters, or null. */
+export function literalAlternatives(pattern: string): Literal[] | null {
+  const literals: Literal[] = [];
+  let text = '';
+  let atStart = false;
+  let atEnd = false;
+  for (let i = 0; i <= pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === undefined || ch === '|') {
+      literals.push({ text, atStart, atEnd });
+      text = '';
+      atStart = false;
+      atEnd = false;
+      continue;
+    }
+    if (atEnd) return null; // something after '$'
+    if (ch === '^' && text === '' && !atStart) atStart = true;
+    else if (ch === '$' && (pattern[i + 1] === undefined || pattern[i + 1] === '|')) atEnd = true;
+    else if (ch === '\\') {
+      const next = pattern[i + 1];
+      // Only escaped punctuation is a literal; \d, \b, \pL and friends are classes or assertions.
+      if (next === undefined || !/[!-\/:-@[-`{-~]/.test(next)) return null;
+      text += next;
+      i++;
+    } else if (META.has(ch)) return null;
+    else text += ch;
+  }
+  return literals;
+}
+
 export const isPatternError = (error: unknown): error is PatternError =>
   typeof error === 'object' && error !== null && 'reason' in error && 'offset' in error && !(error instanceof Error);
