@@ -1,5 +1,5 @@
 import { KurrentDBClient } from '@kurrent/kurrentdb-client';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, UnavailableError, isUnavailableError } from '../errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, type EventStore } from '../types.js';
 import { KurrentDbEventStore } from './kurrentdb-store.js';
 import { checkNamespace } from './mapping.js';
@@ -39,6 +39,9 @@ export async function openKurrentDbStore(options: KurrentDbStoreOptions): Promis
     await store.headPosition();
   } catch (error) {
     await client.dispose().catch(() => undefined);
+    if (isUnavailableError(error)) {
+      throw new UnavailableError(`cannot reach KurrentDB at ${redact(options.url)}: ${error.message}`, error.details);
+    }
     throw error;
   }
   return store;
