@@ -18,7 +18,7 @@ export {
   MIN_TIMEOUT_MS,
 } from './validate.js';
 export type { JobRequest } from './validate.js';
-export { jobMachine, FINISHED_STATUSES } from './machine.js';
-export type { JobStatus } from './machine.js';
+export { jobMachine, createJobStepper, FINISHED_STATUSES } from './machine.js';
+export type { JobStatus, JobStepper, JobSnapshot } from './machine.js';
 export { decideJob } from './decide.js';
 export type { JobCommand, IgnoredReason } from './decide.js';

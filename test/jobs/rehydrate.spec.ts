@@ -120,3 +120,57 @@ describe('rehydration (a new leader resumes jobs from the store)', () => {
     expect((await second.describeJob(TENANT, job.jid)).state).toBe('complete');
   });
 });
+
+describe('restart on the embedded store', () => {
+  it('a job survives closing and reopening the store: returns after the restart complete it once each', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dataDir = mkdtempSync(join(tmpdir(), 'corral-jobs-'));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const clock = new SimulatedClock();
+    const minions = [{ id: 'web1', answer: 'never' as const }, { id: 'web2', answer: 'never' as const }];
+
+    const storeA = await openStore({ kind: 'embedded', dataDir });
+    const portA = new FakeMinionPort(TENANT, minions);
+    const first = createJobService({ store: storeA, minions: portA, clock, node: 'node-a:1' });
+    portA.attach(first);
+    const job = await first.createJob({ tenant: TENANT, fun: 'cmd.run', args: ['echo hi'], tgt: '*', timeoutMs: 30_000, principal: 'alice' });
+    const command = portA.commandsFor(job.jid, 'runJob')[0]!.command as RunJobCommand;
+    await portA.reply('web1', command, { return: { stdout: 'hi\n', stderr: '', retcode: 0 }, retcode: 0, success: true });
+    await first.stop();
+    await storeA.close();
+
+    const storeB = await openStore({ kind: 'embedded', dataDir });
+    cleanups.push(() => storeB.close());
+    const portB = new FakeMinionPort(TENANT, minions);
+    const second = service(storeB, portB, clock, 'node-b:1');
+    expect(await second.resume()).toEqual({ resumed: 1, expired: 0 });
+    await portB.reply('web1', command, { return: { stdout: 'hi\n', stderr: '', retcode: 0 }, retcode: 0, success: true });
+    await portB.reply('web2', command, { return: { stdout: 'hi\n', stderr: '', retcode: 0 }, retcode: 0, success: true });
+    const state = await jobState(storeB, job.jid);
+    expect(state).toMatchObject({ state: 'complete', returns: 2 });
+    expect(state.minions.web2).toEqual({ state: 'returned', success: true, retcode: 0, return: { stdout: 'hi\n', stderr: '', retcode: 0 } });
+  });
+});
+
+describe('a return too large for the store', () => {
+  it('is recorded as a marker (and acknowledged) instead of failing forever', async () => {
+    const store = await openStore({ kind: 'memory', maxEventBytes: 8 * 1024 });
+    cleanups.push(() => store.close());
+    const clock = new SimulatedClock();
+    const port = new FakeMinionPort(TENANT, [{ id: 'web1', answer: 'never' }, { id: 'web2', answer: 'never' }]);
+    const jobs = service(store, port, clock, 'node-a:1');
+    const job = await jobs.createJob({ tenant: TENANT, fun: 'cmd.run', args: ['cat big'], tgt: '*', timeoutMs: 30_000, principal: 'alice' });
+    const command = port.commandsFor(job.jid, 'runJob')[0]!.command as RunJobCommand;
+    await Promise.all([
+      port.reply('web1', command, { return: 'x'.repeat(20_000), retcode: 0, success: true }),
+      port.reply('web2', command, { return: 'small', retcode: 0, success: true }),
+    ]);
+    expect(port.errors).toEqual([]);
+    const state = await jobState(store, job.jid);
+    expect(state.state).toBe('complete');
+    expect(state.minions.web1?.return).toEqual({ error: 'return too large to store', bytes: 20_002 });
+    expect(state.minions.web2?.return).toBe('small');
+  });
+});
