@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../change.js';
 import { canonicalSpecifier, internSpecifier, isFilterSyntaxError, MatcherGroups, parseSpecifier, SpecifierCache, type MatcherGroup } from './index.js';
@@ -118,5 +119,28 @@ describe('MatcherGroups', () => {
     }
     expect(isFilterSyntaxError(caught)).toBe(true);
     expect(groups.size).toBe(0);
+  });
+});
+
+describe('the type pre-index', () => {
+  it('never drops a match: evaluate returns exactly the groups whose matcher accepts the change', () => {
+    const types = ['*', 'processes', 'jobs', 'logs', 'minion_jobs', 'watcher_processes', 'minions'];
+    const typeList = fc.oneof(fc.constant('*'), fc.uniqueArray(fc.constantFrom(...types.slice(1)), { minLength: 1, maxLength: 3 }).map((t) => t.join(',')));
+    const keyList = fc.constantFrom('*', 'acme:web', 'acme:host1', 'acme:web:0', 'acme:web,acme:host1');
+    const spec = fc.tuple(typeList, fc.constantFrom('*', 'exit', 'create,exit'), keyList).map(([t, a, k]) => `${t}.${a}.${k}`);
+    const someChange = fc
+      .tuple(fc.constantFrom('processes', 'jobs', 'logs', 'minions', 'tenants'), fc.constantFrom('exit', 'create', 'line'), fc.constantFrom('acme:web:0', 'acme:1', 'acme:host1'))
+      .map(([type, action, key]) => change(type, action, key, { minions: { host1: {} } }));
+    fc.assert(
+      fc.property(fc.array(spec, { minLength: 1, maxLength: 12 }), fc.array(someChange, { minLength: 1, maxLength: 5 }), (specs, changes) => {
+        const groups = new MatcherGroups({ cache: new SpecifierCache() });
+        for (const s of specs) groups.add(s);
+        for (const c of changes) {
+          const expected = [...groups.groups()].filter((g) => g.compiled.matches(c)).map((g) => g.key).sort();
+          expect(groups.evaluate(c).map((g) => g.key).sort()).toEqual(expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

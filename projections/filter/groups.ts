@@ -37,13 +37,22 @@ export function canonicalSpecifier(specifier: Specifier): Specifier {
 }
 
 export function compileCanonical(specifier: Specifier): CompiledSpecifier {
-  const canonical = canonicalSpecifier(specifier);
-  return {
+  // Frozen through and through: one compiled specifier is shared by every subscriber.
+  const canonical = deepFreeze(structuredClone(canonicalSpecifier(specifier)));
+  return Object.freeze({
     key: printSpecifier(canonical),
     specifier: canonical,
-    changeTypes: changeTypesOf(canonical),
+    changeTypes: Object.freeze(changeTypesOf(canonical)),
     matches: compileSpecifier(canonical),
-  };
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 /**
