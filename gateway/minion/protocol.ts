@@ -153,7 +153,8 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
         protocol: v.int(frame.protocol, 'frame.protocol', 1),
         server: { version: v.str(server.version, 'frame.server.version', 64), node: v.str(server.node, 'frame.server.node') },
         id: v.name(frame.id, 'frame.id'),
-        tenants: v.arr(frame.tenants, 'frame.tenants', 1000).map((t, i) => v.name(t, `frame.tenants[${i}]`)),
+        // '*': the connection serves every tenant (token granting `*`, no --tenant)
+        tenants: v.arr(frame.tenants, 'frame.tenants', 1000).map((t, i) => (t === '*' ? t : v.name(t, `frame.tenants[${i}]`))),
       };
     }
     case 'command':

@@ -56,7 +56,7 @@ describe('minion protocol frames', () => {
 
   it('rejects bad frames with errors that name the field', () => {
     const packr = new Packr({ useRecords: false });
-    const bad = (value: unknown, message: RegExp, decode = decodeMinionFrame) => {
+    const bad = (value: unknown, message: RegExp, decode: (b: Uint8Array) => unknown = decodeMinionFrame) => {
       expect(() => decode(packr.pack(value))).toThrow(ProtocolError);
       expect(() => decode(packr.pack(value))).toThrow(message);
     };

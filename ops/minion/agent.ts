@@ -1,0 +1,345 @@
+/**
+ * The minion agent: one websocket to `<server>/minion`, the supervisor and the job runner.
+ *
+ * The agent outlives its connection: managed processes and jobs keep running while the server
+ * is away (a server upgrade must not restart anything). It reconnects with exponential backoff
+ * and jitter (200 ms doubling up to 5 s), says `hello` with the processes it still runs (the
+ * server reconciles), and resends every unacknowledged report.
+ *
+ * Fatal closes: 4001/4003 (and HTTP 401/403 at the upgrade) mean the token is wrong; 4409
+ * means another minion took this id; a protocol-version mismatch cannot heal by retrying.
+ * Then the agent stops reconnecting and `done` resolves with the reason (the CLI stops the
+ * managed processes and exits non-zero). Anything else reconnects.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import type { MinionCommand } from '../../actors/index.js';
+import {
+  CLOSE_FORBIDDEN,
+  CLOSE_REPLACED,
+  CLOSE_UNAUTHENTICATED,
+  decodeServerFrame,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  PROTOCOL_MAX,
+  PROTOCOL_MIN,
+  type MinionFrame,
+  type WelcomeFrame,
+} from '../../gateway/minion/index.js';
+import { collectGrains } from './grains.js';
+import { JobRunner } from './jobs.js';
+import { silentLogger, type MinionLogger } from './logger.js';
+import { ReportOutbox, type OutboxOptions } from './outbox.js';
+import { Supervisor, type SupervisorOptions } from './supervisor.js';
+
+export interface MinionAgentOptions {
+  /** the server's base URL (http, https, ws or wss); `/minion` is appended when the path is empty */
+  server: string;
+  token: string;
+  /** default: the host name, lower-cased, other characters than [a-z0-9_-] turned into `-` */
+  id?: string;
+  /** tenants to serve; empty: every tenant the token grants */
+  tenants?: string[];
+  /** custom grains (`--grain k=v`) */
+  grains?: Record<string, unknown>;
+  logger?: MinionLogger;
+  maxConcurrentJobs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** how often the agent pings the server; a server silent for 3 periods is considered dead */
+  heartbeatMs?: number;
+  supervisor?: Omit<SupervisorOptions, 'report' | 'outputBlocked' | 'logger'>;
+  outbox?: Omit<OutboxOptions, 'onDrained'>;
+}
+
+export type AgentState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+export interface AgentResult {
+  /** why the agent gave up, or null after a requested shutdown */
+  fatal: string | null;
+}
+
+/** A valid minion id (DESIGN.md §3 names) derived from the host name. */
+export function defaultMinionId(host = hostname()): string {
+  const id = host
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
+  return id || 'minion';
+}
+
+/** `http://h:8080` -> `ws://h:8080/minion`; an explicit path is kept. */
+export function minionUrl(server: string): string {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new Error(`--server ${JSON.stringify(server)}: not a URL (expected e.g. http://127.0.0.1:8080)`);
+  }
+  const scheme = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[url.protocol];
+  if (!scheme) throw new Error(`--server ${JSON.stringify(server)}: expected an http(s) or ws(s) URL`);
+  url.protocol = scheme;
+  if (url.pathname === '' || url.pathname === '/') url.pathname = '/minion';
+  return url.toString();
+}
+
+let cachedVersion: string | undefined;
+/** Corral's version, from the nearest package.json named corral (works from src and dist). */
+export function corralVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'corral' && pkg.version) return (cachedVersion = pkg.version);
+    } catch {}
+  }
+  return (cachedVersion = '0.0.0');
+}
+
+export class MinionAgent {
+  readonly id: string;
+  readonly supervisor: Supervisor;
+  readonly jobs: JobRunner;
+  readonly outbox: ReportOutbox;
+  /** resolves when the agent stopped for good */
+  readonly done: Promise<AgentResult>;
+  private resolveDone!: (result: AgentResult) => void;
+  private ws: WebSocket | null = null;
+  private currentState: AgentState = 'disconnected';
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastHeard = 0;
+  private welcome: WelcomeFrame | null = null;
+  private readonly logger: MinionLogger;
+  private readonly url: string;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly options: MinionAgentOptions) {
+    this.url = minionUrl(options.server);
+    this.id = options.id ?? defaultMinionId();
+    this.logger = options.logger ?? silentLogger;
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.outbox = new ReportOutbox({ ...options.outbox, onDrained: () => this.supervisor.resumeOutput() });
+    this.supervisor = new Supervisor({
+      ...options.supervisor,
+      report: this.outbox.push,
+      outputBlocked: this.outbox.blocked,
+      logger: this.logger,
+    });
+    const grains = collectGrains(options.grains);
+    this.jobs = new JobRunner({
+      minionId: this.id,
+      report: this.outbox.push,
+      grains: () => grains,
+      supervisor: this.supervisor,
+      maxConcurrent: options.maxConcurrentJobs ?? 8,
+      logger: this.logger,
+    });
+  }
+
+  get state(): AgentState {
+    return this.currentState;
+  }
+  /** the server's welcome on the current connection */
+  get session(): WelcomeFrame | null {
+    return this.welcome;
+  }
+
+  start(): this {
+    if (this.currentState === 'stopped') throw new Error('minion agent already stopped');
+    this.connect();
+    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(heartbeatMs), heartbeatMs);
+    this.heartbeatTimer.unref();
+    return this;
+  }
+
+  /** Resolves once the agent is connected and welcomed (for tests and `corral serve`). */
+  waitConnected(timeoutMs = 10_000): Promise<void> {
+    if (this.currentState === 'connected') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(done);
+        reject(new Error(`minion ${this.id} did not connect to ${this.url} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.add(done);
+    });
+  }
+
+  /**
+   * Stops the agent. With `stopProcesses` (the default; what SIGTERM does) every managed
+   * process gets its stop signal, then SIGKILL after its stopWaitMs, and their `exited`
+   * reports are given up to `flushMs` to reach the server before the socket closes.
+   */
+  async shutdown({ stopProcesses = true, flushMs = 2000, fatal = null as string | null } = {}): Promise<void> {
+    if (this.currentState === 'stopped') return;
+    this.setState('stopped');
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.jobs.cancelAll();
+    if (stopProcesses) await this.supervisor.stopAll();
+    const deadline = Date.now() + flushMs;
+    while (this.ws && this.welcome && this.outbox.pending > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.supervisor.close();
+    this.ws?.close(1000, 'minion shutting down');
+    this.ws = null;
+    this.resolveDone({ fatal });
+  }
+
+  private setState(state: AgentState): void {
+    this.currentState = state;
+    if (state === 'connected') {
+      for (const waiter of this.waiters) waiter();
+      this.waiters.clear();
+    }
+  }
+
+  private connect(): void {
+    if (this.currentState === 'stopped') return;
+    this.setState('connecting');
+    const ws = new WebSocket(this.url, {
+      headers: { authorization: `Bearer ${this.options.token}` },
+      maxPayload: MAX_FRAME_BYTES,
+      handshakeTimeout: 10_000,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    let fatal: string | null = null;
+    ws.on('open', () => {
+      this.lastHeard = Date.now();
+      this.sendFrame(ws, {
+        t: 'hello',
+        protocol: { min: PROTOCOL_MIN, max: PROTOCOL_MAX },
+        id: this.id,
+        version: corralVersion(),
+        grains: collectGrains(this.options.grains),
+        tenants: this.options.tenants ?? [],
+        running: this.supervisor.running(),
+      });
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.lastHeard = Date.now();
+      try {
+        if (!isBinary) throw new Error('text frame from the server');
+        const frame = decodeServerFrame(data);
+        switch (frame.t) {
+          case 'welcome':
+            this.welcome = frame;
+            this.attempt = 0;
+            this.setState('connected');
+            this.logger.info({ minion: frame.id, tenants: frame.tenants, protocol: frame.protocol, server: frame.server }, 'minion connected');
+            this.outbox.attach((report) => this.sendFrame(ws, report));
+            return;
+          case 'command':
+            return this.execute(frame.command);
+          case 'ack':
+            return this.outbox.ack(frame.seq);
+          case 'ping':
+            return this.sendFrame(ws, { t: 'pong', ts: frame.ts });
+          case 'pong':
+            return;
+        }
+      } catch (error) {
+        this.logger.error({ error: (error as Error).message }, 'bad frame from the server; reconnecting');
+        ws.close(4400, (error as Error).message.slice(0, 120));
+      }
+    });
+    ws.on('unexpected-response', (_request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk.slice(0, 2000)));
+      response.on('end', () => {
+        let message = body;
+        try {
+          message = (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? body;
+        } catch {}
+        const status = response.statusCode ?? 0;
+        if (status === 401 || status === 403) fatal = `${status === 401 ? 'unauthenticated' : 'forbidden'}: ${message}`;
+        this.logger.warn({ status, message }, 'the server refused the minion connection');
+        ws.terminate();
+        this.onClosed(ws, fatal);
+      });
+    });
+    ws.on('error', (error) => this.logger.debug({ error: error.message }, 'minion socket error'));
+    ws.on('close', (code: number, reasonBytes: Buffer) => {
+      const reason = reasonBytes.toString();
+      if (code === CLOSE_UNAUTHENTICATED) fatal = `unauthenticated: ${reason}`;
+      else if (code === CLOSE_FORBIDDEN) fatal = `forbidden: ${reason}`;
+      else if (code === CLOSE_REPLACED) fatal = `another minion connected with id ${this.id}: ${reason}`;
+      else if (code === 4400 && reason.startsWith('incompatible')) fatal = reason;
+      if (this.welcome) this.logger.warn({ code, reason }, 'minion disconnected');
+      this.onClosed(ws, fatal);
+    });
+  }
+
+  private onClosed(ws: WebSocket, fatal: string | null): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this.welcome = null;
+    this.outbox.detach();
+    if (this.currentState === 'stopped') return;
+    if (fatal) {
+      this.logger.error({ reason: fatal }, 'minion cannot continue');
+      void this.shutdown({ stopProcesses: false, flushMs: 0, fatal });
+      return;
+    }
+    this.setState('disconnected');
+    const min = this.options.reconnectMinMs ?? 200;
+    const max = this.options.reconnectMaxMs ?? 5000;
+    const ceiling = Math.min(max, min * 2 ** Math.min(this.attempt, 16));
+    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.attempt += 1;
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private heartbeat(periodMs: number): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - this.lastHeard > periodMs * 3) {
+      this.logger.warn({ silentMs: Date.now() - this.lastHeard }, 'the server stopped answering; reconnecting');
+      ws.terminate();
+      return;
+    }
+    this.sendFrame(ws, { t: 'ping', ts: Date.now() });
+  }
+
+  private sendFrame(ws: WebSocket, frame: MinionFrame): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame), { binary: true });
+  }
+
+  private execute(command: MinionCommand): void {
+    if (this.currentState === 'stopped') return;
+    if (this.welcome && !this.welcome.tenants.includes(command.tenant) && !this.welcome.tenants.includes('*')) {
+      return this.logger.warn({ tenant: command.tenant, kind: command.kind }, 'command for a tenant this minion does not serve: ignored');
+    }
+    switch (command.kind) {
+      case 'spawn':
+        return this.supervisor.spawn(command);
+      case 'stop':
+        void this.supervisor.stop(command).catch((error) => this.logger.error({ error, runId: command.runId }, 'stop failed'));
+        return;
+      case 'signal':
+        try {
+          this.supervisor.signal(command);
+        } catch (error) {
+          this.logger.warn({ runId: command.runId, error: (error as Error).message }, 'signal refused');
+        }
+        return;
+      case 'runJob':
+        return this.jobs.run(command);
+      case 'cancelJob':
+        return this.jobs.cancel(command);
+    }
+  }
+}

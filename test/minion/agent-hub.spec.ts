@@ -1,0 +1,267 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { MinionHello, MinionReport, MinionReportSink, SpawnCommand } from '../../actors/index.js';
+import { createMinionHub, decodeServerFrame, encodeFrame, type MinionHub } from '../../gateway/minion/index.js';
+import { closeListenSocket, createApp, listenSocketPort, type ListenSocket } from '../../gateway/uws.js';
+import { MinionAgent, type MinionAgentOptions } from '../../ops/minion/index.js';
+import { nodeSpawn, pidAlive, waitFor } from './helpers.js';
+
+/** The actor runtime's side, in memory: records everything; can hold or fail reports. */
+class MemorySink implements MinionReportSink {
+  hellos: MinionHello[] = [];
+  disconnects: { id: string; tenants: string[]; reason: string }[] = [];
+  reports: { minion: string; report: MinionReport }[] = [];
+  held: (() => void)[] = [];
+  hold = false;
+  failNext = 0;
+  async minionConnected(hello: MinionHello): Promise<void> {
+    this.hellos.push(hello);
+  }
+  async minionDisconnected(id: string, tenants: string[], reason: string): Promise<void> {
+    this.disconnects.push({ id, tenants, reason });
+  }
+  report(minion: string, report: MinionReport): Promise<void> {
+    if (this.failNext > 0 && report.kind !== 'stats') {
+      this.failNext -= 1;
+      return Promise.reject(new Error('store unavailable'));
+    }
+    this.reports.push({ minion, report });
+    if (!this.hold || report.kind === 'stats') return Promise.resolve();
+    return new Promise((resolve) => this.held.push(resolve));
+  }
+  release(): void {
+    this.hold = false;
+    for (const resolve of this.held.splice(0)) resolve();
+  }
+  of<K extends MinionReport['kind']>(kind: K, runId?: string) {
+    return this.reports
+      .map((r) => r.report)
+      .filter((r) => r.kind === kind && (runId === undefined || ('runId' in r && r.runId === runId))) as Extract<MinionReport, { kind: K }>[];
+  }
+}
+
+const tokens: Record<string, { subject: string; tenants: string[] }> = {
+  good: { subject: 'minion-token', tenants: ['acme', 'beta'] },
+  none: { subject: 'nobody', tenants: [] },
+  star: { subject: 'admin', tenants: ['*'] },
+};
+
+let sink: MemorySink;
+let hub: MinionHub;
+let listenSocket: ListenSocket;
+let url: string;
+const agents: MinionAgent[] = [];
+
+beforeAll(async () => {
+  sink = new MemorySink();
+  hub = createMinionHub({
+    sink,
+    verifyToken: async (token) => {
+      const identity = tokens[token];
+      if (!identity) throw new Error('signature verification failed');
+      return identity;
+    },
+    server: { version: 'test', node: 'node-1' },
+    allTenants: () => ['acme', 'beta', 'gamma'],
+  });
+  const app = createApp();
+  hub.attach(app);
+  listenSocket = await new Promise<ListenSocket>((resolve, reject) =>
+    app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(socket) : reject(new Error('listen failed')))),
+  );
+  url = `http://127.0.0.1:${listenSocketPort(listenSocket)}`;
+});
+afterEach(async () => {
+  for (const agent of agents.splice(0)) await agent.shutdown({ stopProcesses: true, flushMs: 0 });
+  sink.release();
+  sink.failNext = 0;
+});
+afterAll(() => {
+  hub.close();
+  closeListenSocket(listenSocket);
+});
+
+let ids = 0;
+function startAgent(overrides: Partial<MinionAgentOptions> = {}): MinionAgent {
+  const agent = new MinionAgent({
+    server: url,
+    token: 'good',
+    id: `host${++ids}`,
+    tenants: ['acme'],
+    grains: { role: 'web' },
+    reconnectMinMs: 50,
+    reconnectMaxMs: 200,
+    heartbeatMs: 1000,
+    supervisor: { statsIntervalMs: 200 },
+    ...overrides,
+  });
+  agents.push(agent);
+  return agent.start();
+}
+const spawnCommand = (script: string, overrides: Partial<SpawnCommand> = {}) => nodeSpawn(script, overrides);
+
+describe('minion agent <-> hub over a real uWS server', () => {
+  it('registers with grains, runs a spawned process, and every reliable report is acked', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    const hello = await waitFor(() => sink.hellos.find((h) => h.id === agent.id), 'hello');
+    expect(hello).toMatchObject({ tenants: ['acme'], protocol: 1, running: [], grains: { role: 'web', os: process.platform } });
+    expect(hub.port.connected('acme').map((m) => m.key)).toContain(`acme:${agent.id}`);
+    expect(hub.port.connected('beta').map((m) => m.id)).not.toContain(agent.id);
+    const command = spawnCommand(`console.log('hi from the child'); setTimeout(() => process.exit(4), 500)`);
+    expect(hub.port.send(agent.id, command)).toBe(true);
+    expect(hub.port.send(agent.id, { ...command, tenant: 'beta' })).toBe(false);
+    expect(hub.port.send('no-such-minion', command)).toBe(false);
+    const exited = await waitFor(() => sink.of('exited', command.runId)[0], 'exited');
+    expect(exited.code).toBe(4);
+    expect(sink.of('spawned', command.runId)).toHaveLength(1);
+    expect(sink.of('output', command.runId).flatMap((r) => r.lines)).toContainEqual({ fd: 'stdout', line: 'hi from the child' });
+    await waitFor(() => agent.outbox.pending === 0, 'everything acked');
+    const connection = hub.connections().find((c) => c.id === agent.id)!;
+    expect(connection.ackedSeq).toBe(connection.lastSeq);
+  });
+
+  it('runs jobs and returns per-minion results', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    hub.port.send(agent.id, { kind: 'runJob', tenant: 'acme', jid: '20260101000000000001', fun: 'cmd.run', args: ['echo hi'], timeoutMs: 5000 });
+    hub.port.send(agent.id, { kind: 'runJob', tenant: 'acme', jid: '20260101000000000002', fun: 'nope.fun', args: [], timeoutMs: 5000 });
+    const returns = await waitFor(() => {
+      const found = sink.of('jobReturn').filter((r) => r.minion === agent.id);
+      return found.length === 2 ? found : null;
+    }, 'two job returns');
+    const byJid = Object.fromEntries(returns.map((r) => [r.jid, r]));
+    expect(byJid['20260101000000000001']).toMatchObject({ retcode: 0, success: true, return: { stdout: 'hi\n', stderr: '', retcode: 0 } });
+    expect(byJid['20260101000000000002']).toMatchObject({ success: false, return: expect.stringMatching(/'nope.fun' is not available/) });
+  });
+
+  it('keeps processes across a server-side close, re-registers them, and resends unacked reports', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    const command = spawnCommand(`let n = 0; setInterval(() => console.log('tick ' + n++), 50)`, { stopWaitMs: 500 });
+    sink.hold = true; // the store is slow: nothing gets acked
+    hub.port.send(agent.id, command);
+    const { pid } = await waitFor(() => sink.of('spawned', command.runId)[0], 'spawned');
+    // reports of one process reach the sink in order: the output waits behind the held `spawned`
+    await waitFor(() => agent.outbox.pending >= 4, 'output waiting for acks');
+    expect(sink.of('output', command.runId)).toEqual([]);
+    const hellosBefore = sink.hellos.filter((h) => h.id === agent.id).length;
+
+    hub.close(1012, 'server restarting');
+    await waitFor(() => sink.disconnects.some((d) => d.id === agent.id), 'disconnect recorded');
+    const rehello = await waitFor(
+      () => sink.hellos.filter((h) => h.id === agent.id)[hellosBefore],
+      'second hello',
+    );
+    // reconciliation: the same process, still running, same pid
+    expect(rehello.running).toEqual([expect.objectContaining({ runId: command.runId, pid, processKey: command.processKey, ready: true })]);
+    expect(pidAlive(pid)).toBe(true);
+    // the unacked `spawned` was resent on the new connection (the sink dedupes per runId)
+    await waitFor(() => sink.of('spawned', command.runId).length >= 2, 'spawned resent');
+    sink.release();
+    await waitFor(() => agent.outbox.pending <= 1, 'acked after the reconnect');
+    await waitFor(() => sink.of('output', command.runId).flatMap((r) => r.lines).length >= 10, 'ten ticks');
+    // lines are not lost across the reconnect: the de-duplicated tick numbers are contiguous
+    const stop = { kind: 'stop' as const, tenant: 'acme', processKey: command.processKey, runId: command.runId, signal: 'SIGTERM', waitMs: 500 };
+    hub.port.send(agent.id, stop);
+    const exited = await waitFor(() => sink.of('exited', command.runId)[0], 'exited after stop');
+    expect(exited.pid).toBe(pid);
+    expect(exited.signal).toBe('SIGTERM');
+    const ticks = new Set(sink.of('output', command.runId).flatMap((r) => r.lines.map((l) => Number(l.line.split(' ')[1]))));
+    expect(ticks.size).toBeGreaterThan(5);
+    expect([...ticks].sort((a, b) => a - b)).toEqual([...Array(ticks.size).keys()]);
+    await waitFor(() => !pidAlive(pid), 'process gone');
+  });
+
+  it('a sink failure closes with 1011; the agent reconnects and the report arrives', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    sink.failNext = 1;
+    hub.port.send(agent.id, { kind: 'runJob', tenant: 'acme', jid: '20260101000000000003', fun: 'test.echo', args: ['again'], timeoutMs: 0 });
+    const ret = await waitFor(() => sink.of('jobReturn').find((r) => r.jid === '20260101000000000003'), 'job return after retry');
+    expect(ret.return).toBe('again');
+    await waitFor(() => agent.state === 'connected' && agent.outbox.pending === 0, 'acked on the new connection');
+  });
+
+  it('a second connection with the same id replaces the first (4409, fatal for the older agent)', async () => {
+    const first = startAgent({ id: 'twin' });
+    await first.waitConnected();
+    const disconnectsBefore = sink.disconnects.length;
+    const second = startAgent({ id: 'twin' });
+    await second.waitConnected();
+    const result = await first.done;
+    expect(result.fatal).toMatch(/another minion connected with id twin/);
+    expect(hub.port.connected('acme').filter((m) => m.id === 'twin')).toHaveLength(1);
+    // the replaced connection does not mark the minion disconnected in tenants it still serves
+    expect(sink.disconnects.slice(disconnectsBefore).filter((d) => d.id === 'twin')).toEqual([]);
+  });
+
+  it('bad tokens and ungranted tenants are fatal with a clear reason', async () => {
+    const bad = startAgent({ token: 'forged' });
+    expect((await bad.done).fatal).toMatch(/^unauthenticated: invalid token: signature verification failed/);
+    const none = startAgent({ token: 'none' });
+    expect((await none.done).fatal).toMatch(/^forbidden: the token grants no tenant/);
+    const other = startAgent({ tenants: ['gamma'] });
+    expect((await other.done).fatal).toMatch(/^forbidden: the token grants none of the requested tenants \(gamma\)/);
+  });
+
+  it('a token for every tenant serves all tenants, including ones met later', async () => {
+    const agent = startAgent({ token: 'star', tenants: [] });
+    await agent.waitConnected();
+    const hello = await waitFor(() => sink.hellos.find((h) => h.id === agent.id), 'hello');
+    expect(hello.tenants).toEqual(['acme', 'beta', 'gamma']);
+    expect(hub.port.send(agent.id, { kind: 'runJob', tenant: 'delta', jid: '20260101000000000004', fun: 'test.ping', args: [], timeoutMs: 0 })).toBe(true);
+    await waitFor(() => sink.of('jobReturn').find((r) => r.jid === '20260101000000000004' && r.tenant === 'delta'), 'delta job');
+    expect(sink.hellos.some((h) => h.id === agent.id && h.tenants.includes('delta'))).toBe(true);
+  });
+});
+
+describe('hub protocol errors', () => {
+  const raw = (token = 'good') => new WebSocket(`${url.replace('http', 'ws')}/minion`, { headers: { authorization: `Bearer ${token}` } });
+  const closed = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+
+  it('closes 4400 on garbage, text frames, reports before hello, and incompatible versions', async () => {
+    const cases: [unknown, RegExp][] = [
+      [Buffer.from([0xc1, 0xff, 0x00]), /frame/],
+      ['hello', /text frame/],
+      [encodeFrame({ t: 'report', seq: 1, report: { kind: 'ready', tenant: 'acme', processKey: 'acme:w:0', runId: 'r', pid: 1 } }), /report before hello/],
+      [
+        encodeFrame({ t: 'hello', protocol: { min: 7, max: 9 }, id: 'x', version: '9', grains: { os: 'l', arch: 'a', hostname: 'h', cpus: 1, memory: 1, nodeVersion: '1' }, tenants: [], running: [] }),
+        /incompatible minion protocol: minion speaks 7..9, server speaks 1..1/,
+      ],
+    ];
+    for (const [payload, reason] of cases) {
+      const ws = raw();
+      await new Promise((resolve) => ws.once('open', resolve));
+      const result = closed(ws);
+      ws.send(payload as Buffer);
+      const { code, reason: text } = await result;
+      expect(code).toBe(4400);
+      expect(text).toMatch(reason);
+    }
+  });
+
+  it('refuses the upgrade with 401 without a valid token', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${url.replace('http', 'ws')}/minion`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => {});
+    });
+    expect(status).toBe(401);
+  });
+
+  it('welcome answers a valid hello; non-contiguous seqs are a protocol error', async () => {
+    const ws = raw();
+    await new Promise((resolve) => ws.once('open', resolve));
+    const frames: unknown[] = [];
+    ws.on('message', (data: Buffer) => frames.push(decodeServerFrame(data)));
+    ws.send(
+      encodeFrame({ t: 'hello', protocol: { min: 1, max: 3 }, id: 'rawminion', version: '1', grains: { os: 'l', arch: 'a', hostname: 'h', cpus: 1, memory: 1, nodeVersion: '1' }, tenants: ['acme'], running: [] }),
+    );
+    await waitFor(() => frames.length > 0, 'welcome');
+    expect(frames[0]).toEqual({ t: 'welcome', protocol: 1, server: { version: 'test', node: 'node-1' }, id: 'rawminion', tenants: ['acme'] });
+    const result = closed(ws);
+    ws.send(encodeFrame({ t: 'report', seq: 2, report: { kind: 'ready', tenant: 'acme', processKey: 'acme:w:0', runId: 'r', pid: 1 } }));
+    expect(await result).toEqual({ code: 4400, reason: 'report seq 2 after 0: seqs must be contiguous from 1' });
+  });
+});
