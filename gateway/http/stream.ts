@@ -40,6 +40,11 @@ export class ResponseStream {
     return this.handle.signal;
   }
 
+  /** True while a write waits for the client to read (the socket buffer is full). */
+  get backpressured(): boolean {
+    return this.waitingForDrain !== null;
+  }
+
   onClose(listener: () => void): void {
     this.handle.onAbort(listener);
   }
