@@ -8,8 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { internSpecifier, MatcherGroups, type Change, type MatcherGroup } from '../../projections/index.js';
 
 export interface FilterBenchOptions {
-  /** measuring time per level, after a warm-up of a fifth of it */
+  /** measuring time per trial, after a warm-up of a fifth of it */
   durationMs?: number;
+  /** trials per level; the best is reported */
+  trials?: number;
   /** distinct specifiers per level */
   levels?: number[];
   /** size of the pre-generated change mix */
@@ -151,7 +153,8 @@ export function generateSpecifiers(count: number): string[] {
 }
 
 export async function runFilterBench({
-  durationMs = 1500,
+  durationMs = 1000,
+  trials = 3,
   levels = [1, 10, 100],
   changeCount = 50_000,
   subscribersPerFilter = 10,
@@ -183,17 +186,24 @@ export async function runFilterBench({
     };
     log(`filter bench: ${distinctFilters} distinct filter(s), ${groups.size * subscribersPerFilter} subscribers, warming up`);
     pass(performance.now() + durationMs / 5);
-    await new Promise((resolve) => setImmediate(resolve));
-    const started = performance.now();
-    const { evaluated, matched, matchersRun } = pass(started + durationMs);
-    const seconds = (performance.now() - started) / 1000;
-    const result: FilterBenchResult = {
-      distinctFilters,
-      changesPerSecond: Math.round(evaluated / seconds),
-      evaluationsPerSecond: Math.round((evaluated * distinctFilters) / seconds),
-      matchersRunPerSecond: Math.round(matchersRun / seconds),
-      matchesPerChange: Math.round((matched / evaluated) * 100) / 100,
-    };
+    // Best of several trials: on a shared machine the slowest trials measure the neighbours.
+    let result: FilterBenchResult | undefined;
+    for (let trial = 0; trial < trials; trial++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const started = performance.now();
+      const { evaluated, matched, matchersRun } = pass(started + durationMs);
+      const seconds = (performance.now() - started) / 1000;
+      const changesPerSecond = Math.round(evaluated / seconds);
+      if (result !== undefined && result.changesPerSecond >= changesPerSecond) continue;
+      result = {
+        distinctFilters,
+        changesPerSecond,
+        evaluationsPerSecond: Math.round((evaluated * distinctFilters) / seconds),
+        matchersRunPerSecond: Math.round(matchersRun / seconds),
+        matchesPerChange: Math.round((matched / evaluated) * 100) / 100,
+      };
+    }
+    if (result === undefined) throw new Error('filter bench: trials must be at least 1');
     log(`filter bench: ${distinctFilters} distinct filter(s): ${result.changesPerSecond.toLocaleString('en')} changes/s, ${result.evaluationsPerSecond.toLocaleString('en')} evaluations/s`);
     results.push(result);
     await new Promise((resolve) => setImmediate(resolve));

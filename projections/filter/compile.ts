@@ -141,7 +141,6 @@ function compileChanged(field: string, from: JsonValue | undefined, to: JsonValu
   };
 }
 
-
 // --- specifiers ------------------------------------------------------------------------------
 
 export function compileSpecifier(specifier: Specifier | string): ChangePredicate {

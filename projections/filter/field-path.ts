@@ -68,6 +68,12 @@ export function compileFieldGetter(segments: readonly string[]): FieldGetter {
   // The common shapes (`state`, `grains.os`) get straight-line getters.
   if (names.length === 1 && indexes[0] === -1) {
     const name = names[0]!;
+    // Views are plain objects: a name Object.prototype does not have can only be an own
+    // member, so the hasOwnProperty call is needed just for names like `constructor`.
+    if (!(name in Object.prototype)) {
+      return (root) =>
+        root !== null && typeof root === 'object' && !Array.isArray(root) ? (root as Record<string, unknown>)[name] : undefined;
+    }
     return (root) =>
       root !== null && typeof root === 'object' && !Array.isArray(root) && hasOwn.call(root, name)
         ? (root as Record<string, unknown>)[name]
