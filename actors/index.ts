@@ -9,3 +9,4 @@ export type * from './component/events.js';
 export * from './job/index.js';
 export type * from './minion/port.js';
 export * from './watcher/spec.js';
+export * from './runtime/index.js';

@@ -10,6 +10,31 @@ export interface ProcessStartRequested {
   minion: string;
   /** unique id of this run, echoed by the minion in every report (dedupes after reconnects) */
   runId: string;
+  /**
+   * Set on a reload's replacement run: the run it replaces once it is ready (see
+   * `processes.handover`). Until then the slot's process is still the replaced run, so a
+   * view must ignore `spawn`/`ready`/`exit` of this runId.
+   */
+  replaces?: string;
+  /** the rolling restart (`watchers.reload`) this start belongs to */
+  reloadId?: string;
+}
+/**
+ * A reload's replacement run became ready and is now the slot's process; the replaced run
+ * is stopped next (a `kill {stop: true, runId: replacedRunId}` follows). Later events about
+ * `replacedRunId` do not change the slot's view.
+ */
+export interface ProcessHandover {
+  runId: string;
+  pid: number;
+  /** ms epoch */
+  startedAt: number;
+  replacedRunId: string;
+  reloadId?: string;
+}
+/** The slot was stopped while no process ran (in backoff, exited or fatal): a pending restart is cancelled. */
+export interface ProcessStopped {
+  reason: string;
 }
 export interface ProcessSpawned {
   pid: number;
@@ -31,6 +56,8 @@ export interface ProcessExitedV1 {
   signal: string | null;
   /** ms epoch */
   exitedAt: number;
+  /** true when the minion no longer knew the run (it ended while no server listened); code and signal are then unknown */
+  lost?: boolean;
 }
 /**
  * Model API 2 shape of `processes.exit`: adds how long the run lasted and what it used, so
@@ -63,6 +90,8 @@ export interface ProcessKill {
   stop: boolean;
   /** ms epoch after which SIGKILL is sent if the process still runs (stops only) */
   killAt: number | null;
+  /** the run signalled; when it is not the slot's current run (a replaced or stale run) the view ignores it */
+  runId?: string;
 }
 export interface ProcessStats {
   pid: number;
@@ -79,4 +108,6 @@ export type ProcessEvent =
   | { action: 'backoff'; data: ProcessBackoff }
   | { action: 'fatal'; data: ProcessFatal }
   | { action: 'kill'; data: ProcessKill }
-  | { action: 'stats'; data: ProcessStats };
+  | { action: 'stats'; data: ProcessStats }
+  | { action: 'handover'; data: ProcessHandover }
+  | { action: 'stop'; data: ProcessStopped };

@@ -1,0 +1,434 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
+import {
+  assertName,
+  assertSlot,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+  type EventStore,
+  type Position,
+} from '../../store/index.js';
+import type { MinionPort, MinionReport, MinionReportSink } from '../minion/port.js';
+import type { TenantSnapshotView } from '../tenant/decide.js';
+import type { WatcherSnapshotView } from '../watcher/decide.js';
+import type { WatcherSpec } from '../watcher/events.js';
+import { diffWatcherSpecs, normalizeSignal, parseWatcherSpec } from '../watcher/spec.js';
+import { systemClock, type Clock } from './clock.js';
+import { ActorEngine, settleFollowUps, silentLogger, type ActorCell, type CommandContext, type Logger } from './engine.js';
+import type { LeaderLeaseKeeper } from './lease.js';
+import { MinionSink } from './sink.js';
+import { Supervisor, type ProcessStatsSample } from './supervisor.js';
+
+export interface ActorRuntimeOptions {
+  store: EventStore;
+  minions: MinionPort;
+  /** component key of this server (`<host>:<pid>`), recorded as `meta.node` */
+  node: string;
+  clock?: Clock;
+  /** the system model API to write at (DESIGN.md §12); default: this code's own (2) */
+  writeModel?: () => number;
+  /** turns an event's data into an older model's shape when `writeModel()` is older than ours */
+  downcast?: (type: string, action: string, data: unknown, toModel: number) => unknown;
+  logger?: Logger;
+  /** the minion id `minion: local` stands for (default: this host's name) */
+  localMinion?: string;
+  /** only the lease holder runs actors; without a lease this runtime always leads (tests, single node) */
+  lease?: LeaderLeaseKeeper;
+  /** routes minions' `jobReturn` reports (the job service) */
+  jobs?: { handleReturn(minionId: string, report: MinionReport): Promise<void> };
+  conflictRetries?: number;
+  maxBackoffMs?: number;
+  statsIntervalMs?: number;
+  killGraceMs?: number;
+  reloadSlotTimeoutMs?: number;
+  newId?: () => string;
+}
+
+export interface ActorRuntimeStatus {
+  state: 'idle' | 'rehydrating' | 'running' | 'stopped';
+  actors: number;
+  rehydrateMs: number | null;
+}
+
+const REHYDRATE_PAGE = 5000;
+const ACTOR_TYPES = ['tenants', 'watchers', 'processes'];
+
+/**
+ * The actor runtime (DESIGN.md §11): tenants, watchers and process slots as actors rebuilt
+ * from their streams, commanded by the gateway, fed by minions through `minionSink`. Every
+ * command validates its input before anything is appended and resolves with the positions
+ * of everything it appended (including the process events it caused).
+ */
+export class ActorRuntime {
+  readonly engine: ActorEngine;
+  readonly supervisor: Supervisor;
+  readonly minionSink: MinionReportSink;
+  private readonly sink: MinionSink;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly state$ = new BehaviorSubject<ActorRuntimeStatus['state']>('idle');
+  private rehydrateMs: number | null = null;
+  private leaseSubscription: Subscription | null = null;
+  private startup: Promise<void> | null = null;
+
+  constructor(readonly options: ActorRuntimeOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    const newId = options.newId ?? randomUUID;
+    this.engine = new ActorEngine({
+      store: options.store,
+      clock: this.clock,
+      node: options.node,
+      logger: this.logger,
+      writeModel: options.writeModel ?? (() => 2),
+      downcast: options.downcast,
+      conflictRetries: options.conflictRetries ?? 3,
+      onApplied: (cell) => this.supervisor.syncTimer(cell),
+    });
+    this.supervisor = new Supervisor(this.engine, {
+      minions: options.minions,
+      clock: this.clock,
+      logger: this.logger,
+      localMinion: options.localMinion ?? hostname().toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 63),
+      newId,
+      maxBackoffMs: options.maxBackoffMs ?? 60_000,
+      statsIntervalMs: options.statsIntervalMs ?? 60_000,
+      killGraceMs: options.killGraceMs ?? 1_000,
+      reloadSlotTimeoutMs: options.reloadSlotTimeoutMs ?? 120_000,
+    });
+    this.sink = new MinionSink(this.supervisor, {
+      store: options.store,
+      node: options.node,
+      clock: this.clock,
+      logger: this.logger,
+      newId,
+      jobs: options.jobs,
+      whenRunning: () => this.whenRunning(),
+    });
+    this.minionSink = this.sink;
+  }
+
+  /** Live CPU/memory samples of every process (for the gateway and Prometheus). */
+  get stats$(): Observable<ProcessStatsSample> {
+    return this.supervisor.stats$;
+  }
+
+  /** true while this node holds the lease (always true without a lease) */
+  get isLeader(): boolean {
+    return this.options.lease ? this.options.lease.isLeader : true;
+  }
+
+  get leader$(): Observable<boolean> {
+    return this.options.lease ? this.options.lease.leader$ : new BehaviorSubject(true);
+  }
+
+  /** The URL of the current leader (followers forward commands or answer with it). */
+  leaderUrl(): string | null {
+    return this.options.lease ? this.options.lease.leaderUrl() : null;
+  }
+
+  status(): ActorRuntimeStatus {
+    return { state: this.state$.value, actors: this.engine.cells.size, rehydrateMs: this.rehydrateMs };
+  }
+
+  /**
+   * Runs actors while this node leads: waits for the lease (if any), rehydrates every actor
+   * from the store, re-arms recorded timers, converges watchers and reconciles minions
+   * already connected. Resolves once this node runs actors. Losing the lease later parks
+   * the actors until it is won again.
+   */
+  start(): Promise<void> {
+    if (this.startup) return this.startup;
+    const lease = this.options.lease;
+    if (!lease) {
+      this.startup = this.activate();
+      return this.startup;
+    }
+    this.startup = new Promise<void>((resolve, reject) => {
+      this.leaseSubscription = lease.leader$.pipe(distinctUntilChanged()).subscribe((leading) => {
+        if (leading) this.activate().then(resolve, reject);
+        else this.deactivate();
+      });
+      lease.start().catch(reject);
+    });
+    return this.startup;
+  }
+
+  /** Stops timers and background work, then releases the lease so another node takes over at once. */
+  async stop(): Promise<void> {
+    this.leaseSubscription?.unsubscribe();
+    this.deactivate();
+    this.state$.next('stopped');
+    await this.sink.drain();
+    await this.options.lease?.stop();
+  }
+
+  private async activate(): Promise<void> {
+    if (this.state$.value === 'running' || this.state$.value === 'rehydrating') return;
+    this.state$.next('rehydrating');
+    const started = performance.now();
+    this.engine.cells.clear();
+    await this.rehydrate();
+    this.supervisor.active = true;
+    for (const cell of this.engine.cells.values()) this.supervisor.syncTimer(cell);
+    this.rehydrateMs = performance.now() - started;
+    this.state$.next('running');
+    this.logger.info({ actors: this.engine.cells.size, ms: Math.round(this.rehydrateMs) }, 'actors rehydrated');
+    await this.resume();
+  }
+
+  private deactivate(): void {
+    if (this.state$.value === 'idle' || this.state$.value === 'stopped') return;
+    this.supervisor.active = false;
+    this.engine.clearTimers();
+    this.state$.next('idle');
+  }
+
+  /** Folds every actor stream in one pass over the log (faster than a read per stream). */
+  private async rehydrate(): Promise<void> {
+    const store = this.options.store;
+    let after = 0;
+    for (;;) {
+      const page = await store.readAll({ after, limit: REHYDRATE_PAGE, types: [...ACTOR_TYPES, 'minions'] });
+      for (const event of page) {
+        after = event.position;
+        if (event.type === 'minions') {
+          this.sink.foldMinionEvent(event);
+          continue;
+        }
+        const cell = this.cellForStream(event.stream);
+        if (!cell) continue;
+        cell.loaded = true;
+        this.engine.fold(cell, event);
+      }
+      if (page.length < REHYDRATE_PAGE) break;
+    }
+    for (const cell of this.engine.cells.values()) cell.loaded = true;
+  }
+
+  private cellForStream(stream: string): ActorCell | null {
+    const dash = stream.indexOf('-');
+    const prefix = stream.slice(0, dash);
+    const parts = stream.slice(dash + 1).split(':');
+    if (prefix === 'tenant' && parts.length === 1) return this.supervisor.tenantCell(parts[0]!);
+    if (prefix === 'watcher' && parts.length === 2) return this.supervisor.watcherCell(parts[0]!, parts[1]!);
+    if (prefix === 'process' && parts.length === 3) return this.supervisor.processCell(parts[0]!, parts[1]!, Number(parts[2]));
+    return null;
+  }
+
+  /** After rehydration: converge every watcher, resume rolling reloads, reconcile known minions. */
+  private async resume(): Promise<void> {
+    const context = this.systemContext();
+    const work: Promise<Position[]>[] = [];
+    for (const cell of [...this.engine.cells.values()]) {
+      if (cell.kind !== 'watcher') continue;
+      const { value, context: watcher } = cell.snapshot as unknown as WatcherSnapshotView;
+      work.push(this.supervisor.convergeWatcher(cell, context));
+      if (value === 'active' && watcher.reloadId) this.supervisor.startReload(cell, watcher.reloadId, context);
+    }
+    await Promise.all(work);
+    await this.sink.reconcileKnownMinions();
+  }
+
+  private whenRunning(): void {
+    if (this.state$.value !== 'running') {
+      throw new UnavailableError('this node does not run the actors (not the leader)', { leaderUrl: this.leaderUrl() });
+    }
+  }
+
+  private systemContext(): CommandContext {
+    const id = (this.options.newId ?? randomUUID)();
+    return { principal: 'system', correlationId: id, causationId: id };
+  }
+
+  private commandContext(principal: string): CommandContext {
+    if (typeof principal !== 'string' || principal === '') throw new InvalidArgumentError('a command needs a principal (who asks)');
+    const id = randomUUID();
+    return { principal, correlationId: id, causationId: id };
+  }
+
+  // --- reads ---------------------------------------------------------------------------------
+
+  /** The watcher's current spec, or null if it does not exist. */
+  watcherSpec(tenant: string, name: string): WatcherSpec | null {
+    const state = this.supervisor.watcherCell(tenant, name).snapshot as unknown as WatcherSnapshotView;
+    return state.value === 'active' || state.value === 'inactive' ? state.context.spec : null;
+  }
+
+  /** Names of the tenant's existing watchers. */
+  watcherNames(tenant: string): string[] {
+    const names: string[] = [];
+    for (const cell of this.engine.cells.values()) {
+      if (cell.kind !== 'watcher' || cell.tenant !== tenant) continue;
+      const state = cell.snapshot as unknown as WatcherSnapshotView;
+      if (state.value === 'active' || state.value === 'inactive') names.push(state.context.name);
+    }
+    return names.sort();
+  }
+
+  private async tenantMustExist(tenant: string): Promise<void> {
+    const cell = this.supervisor.tenantCell(tenant);
+    if (!cell.loaded) await this.engine.catchUp(cell);
+    if ((cell.snapshot as unknown as TenantSnapshotView).value !== 'active') {
+      throw new NotFoundError(`tenant ${tenant} does not exist`, { tenant });
+    }
+  }
+
+  // --- commands: tenants ---------------------------------------------------------------------
+
+  async createTenant(tenant: string, principal: string, expectedRevision?: number): Promise<Position[]> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    const context = this.commandContext(principal);
+    return settleFollowUps(await this.supervisor.runTenant(this.supervisor.tenantCell(tenant), { kind: 'create' }, context, expectedRevision));
+  }
+
+  /** Destroys the tenant's watchers (stopping their processes) first, then the tenant. */
+  async destroyTenant(tenant: string, principal: string, expectedRevision?: number): Promise<Position[]> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    await this.tenantMustExist(tenant);
+    const cell = this.supervisor.tenantCell(tenant);
+    if (expectedRevision !== undefined && expectedRevision !== cell.revision) {
+      return settleFollowUps(await this.supervisor.runTenant(cell, { kind: 'destroy' }, this.commandContext(principal), expectedRevision));
+    }
+    const positions: Position[] = [];
+    for (const name of this.watcherNames(tenant)) positions.push(...(await this.destroyWatcher(tenant, name, principal)));
+    const result = await this.supervisor.runTenant(cell, { kind: 'destroy' }, this.commandContext(principal));
+    return [...positions, ...(await settleFollowUps(result))];
+  }
+
+  /**
+   * Makes the tenant's watchers exactly `watchers` (name -> spec as the config file gives it):
+   * creates the new, updates the changed, destroys the missing, then records
+   * `tenants.reconfigure` with the three lists. Every spec is validated before anything is appended.
+   */
+  async reconfigureTenant(tenant: string, watchers: Record<string, unknown>, principal: string): Promise<Position[]> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    if (typeof watchers !== 'object' || watchers === null || Array.isArray(watchers)) {
+      throw new InvalidArgumentError(`tenants.${tenant}.watchers: must be a map of watcher name to watcher spec`);
+    }
+    const wanted = new Map<string, WatcherSpec>();
+    for (const [name, input] of Object.entries(watchers)) {
+      assertName('watcher', name);
+      wanted.set(name, parseWatcherSpec(input, `tenants.${tenant}.watchers.${name}`));
+    }
+    await this.tenantMustExist(tenant);
+    const current = this.watcherNames(tenant);
+    const added = [...wanted.keys()].filter((name) => !current.includes(name)).sort();
+    const removed = current.filter((name) => !wanted.has(name));
+    const updated = current.filter((name) => wanted.has(name) && diffWatcherSpecs(this.watcherSpec(tenant, name)!, wanted.get(name)!).length > 0);
+    const positions: Position[] = [];
+    for (const name of added) positions.push(...(await this.createWatcher(tenant, name, wanted.get(name)!, principal)));
+    for (const name of updated) positions.push(...(await this.replaceWatcherSpec(tenant, name, wanted.get(name)!, principal)));
+    for (const name of removed) positions.push(...(await this.destroyWatcher(tenant, name, principal)));
+    const result = await this.supervisor.runTenant(
+      this.supervisor.tenantCell(tenant),
+      { kind: 'reconfigure', added, updated, removed },
+      this.commandContext(principal),
+    );
+    return [...positions, ...(await settleFollowUps(result))];
+  }
+
+  // --- commands: watchers --------------------------------------------------------------------
+
+  async createWatcher(tenant: string, name: string, spec: unknown, principal: string, expectedRevision?: number): Promise<Position[]> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    assertName('watcher', name);
+    const parsed = parseWatcherSpec(spec, 'spec');
+    await this.tenantMustExist(tenant);
+    const cell = this.supervisor.watcherCell(tenant, name);
+    return settleFollowUps(await this.supervisor.runWatcher(cell, { kind: 'create', spec: parsed }, this.commandContext(principal), expectedRevision));
+  }
+
+  /**
+   * Applies a partial spec (fields absent keep their values; nested objects merge). Changing
+   * `numprocesses` scales; changing what defines a process (cmd, args, env, cwd, ready,
+   * minion) of an active watcher rolls a reload.
+   */
+  async updateWatcher(tenant: string, name: string, patch: unknown, principal: string, expectedRevision?: number): Promise<Position[]> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    assertName('watcher', name);
+    const cell = this.supervisor.watcherCell(tenant, name);
+    if (!cell.loaded) await this.engine.catchUp(cell);
+    const current = this.watcherSpec(tenant, name);
+    if (!current) throw new NotFoundError(`watcher ${tenant}:${name} does not exist`, { key: `${tenant}:${name}` });
+    const next = parseWatcherSpec(patch, 'spec', current);
+    return this.replaceWatcherSpec(tenant, name, next, principal, expectedRevision);
+  }
+
+  private async replaceWatcherSpec(tenant: string, name: string, next: WatcherSpec, principal: string, expectedRevision?: number): Promise<Position[]> {
+    const cell = this.supervisor.watcherCell(tenant, name);
+    const result = await this.supervisor.runWatcher(cell, { kind: 'update', spec: next }, this.commandContext(principal), expectedRevision);
+    return settleFollowUps(result);
+  }
+
+  startWatcher(tenant: string, name: string, principal: string, expectedRevision?: number): Promise<Position[]> {
+    return this.watcherCommand(tenant, name, 'start', principal, expectedRevision);
+  }
+
+  stopWatcher(tenant: string, name: string, principal: string, expectedRevision?: number): Promise<Position[]> {
+    return this.watcherCommand(tenant, name, 'stop', principal, expectedRevision);
+  }
+
+  /** Stops every slot, then starts it again once stopped (records watchers.stop + watchers.start). */
+  restartWatcher(tenant: string, name: string, principal: string, expectedRevision?: number): Promise<Position[]> {
+    return this.watcherCommand(tenant, name, 'restart', principal, expectedRevision);
+  }
+
+  /** Rolling restart: resolves once `watchers.reload` is durable; slots are replaced one at a time after. */
+  reloadWatcher(tenant: string, name: string, principal: string, expectedRevision?: number): Promise<Position[]> {
+    return this.watcherCommand(tenant, name, 'reload', principal, expectedRevision);
+  }
+
+  destroyWatcher(tenant: string, name: string, principal: string, expectedRevision?: number): Promise<Position[]> {
+    return this.watcherCommand(tenant, name, 'destroy', principal, expectedRevision);
+  }
+
+  private async watcherCommand(
+    tenant: string,
+    name: string,
+    kind: 'start' | 'stop' | 'restart' | 'reload' | 'destroy',
+    principal: string,
+    expectedRevision?: number,
+  ): Promise<Position[]> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    assertName('watcher', name);
+    assertExpectedRevision(expectedRevision);
+    const cell = this.supervisor.watcherCell(tenant, name);
+    return settleFollowUps(await this.supervisor.runWatcher(cell, { kind }, this.commandContext(principal), expectedRevision));
+  }
+
+  // --- commands: processes -------------------------------------------------------------------
+
+  /** Sends `signal` to the slot's running process (recorded as `processes.kill`); the restart policy applies if it exits. */
+  async killProcess(tenant: string, watcher: string, slot: number, signal: string, principal: string, expectedRevision?: number): Promise<Position[]> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    assertName('watcher', watcher);
+    assertSlot(slot);
+    const normalized = normalizeSignal(signal, 'signal');
+    assertExpectedRevision(expectedRevision);
+    if (!this.watcherSpec(tenant, watcher)) throw new NotFoundError(`watcher ${tenant}:${watcher} does not exist`, { key: `${tenant}:${watcher}` });
+    const cell = this.supervisor.processCell(tenant, watcher, slot);
+    const result = await this.supervisor.runProcess(cell, { kind: 'kill', signal: normalized }, this.commandContext(principal), expectedRevision);
+    return settleFollowUps(result);
+  }
+}
+
+function assertExpectedRevision(expectedRevision: unknown): void {
+  if (expectedRevision === undefined) return;
+  if (typeof expectedRevision !== 'number' || !Number.isInteger(expectedRevision) || expectedRevision < -1) {
+    throw new InvalidArgumentError(`expectedRevision: must be an integer >= -1 (got ${JSON.stringify(expectedRevision)})`, { field: 'expectedRevision' });
+  }
+}
+
+export function createActorRuntime(options: ActorRuntimeOptions): ActorRuntime {
+  return new ActorRuntime(options);
+}
