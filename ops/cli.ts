@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run a control-plane node', load: () => import('./commands/serve.js') },
   token: { summary: 'mint a token signed with <dataDir>/secret', load: () => import('./commands/token.js') },
   'hash-password': { summary: 'print a scrypt hash for auth.users', load: () => import('./commands/hash-password.js') },
+  minion: { summary: 'run the minion agent: spawn and supervise processes, run jobs', load: () => import('./minion/index.js') },
 };
 
 async function help(): Promise<string> {

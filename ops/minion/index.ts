@@ -124,10 +124,12 @@ export async function runMinionCommand(argv: string[]): Promise<number> {
   return 2;
 }
 
-/** For the CLI's command table (ops/cli.ts). */
+/** The CLI's command table (ops/cli.ts) loads this module and calls `run`; `usage` is DESIGN.md §14's line. */
+export const usage = 'corral minion --server URL --token TOKEN [--id ID] [--tenant T] [--grain k=v ...]';
+export const run = runMinionCommand;
 export const minionCommand = {
   name: 'minion',
   summary: 'run the minion agent: spawn and supervise processes, run jobs for a server',
-  usage: MINION_USAGE,
+  usage,
   run: runMinionCommand,
 } as const;
