@@ -148,6 +148,9 @@ describe('field terms', () => {
     expect(resolveField({ 'a/b': { '~': [10, 20] } }, '/a~1b/~0/1')).toBe(20);
     expect(resolveField({ a: { '': 1 } }, '/a/')).toBe(1);
     expect(resolveField({ a: 1 }, 'a.b')).toBeUndefined();
+    expect(resolveField(Object.create(null), 'constructor')).toBeUndefined();
+    expect(resolveField({ hasOwnProperty: 1 }, 'hasOwnProperty')).toBe(1);
+    expect(() => resolveField({}, 'a..b')).toThrow(/field name between dots/);
   });
 
   it('And / Or / Not combine and short-circuit left to right', () => {

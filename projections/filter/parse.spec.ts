@@ -96,6 +96,13 @@ describe('parseFilter', () => {
     expect(printFilter(parseFilter(text))).toBe(text.replace('2.5e3', '2500'));
   });
 
+  it('reads the Changed slots: empty means unspecified, null is a value', () => {
+    expect(parseFilter('s=Changed("a",)')).toEqual({ op: 'Changed', field: 's', from: 'a' });
+    expect(parseFilter('s=Changed(,)')).toEqual({ op: 'Changed', field: 's' });
+    expect(parseFilter('s=Changed(null,null)')).toEqual({ op: 'Changed', field: 's', from: null, to: null });
+    expect(printFilter(parseFilter('s=Changed( "a" , )'))).toBe('s=Changed("a")');
+  });
+
   it('accepts whitespace between tokens and prints it away', () => {
     const ast = parseFilter(' And( state = Eq( "running" ) ,\n\tpid=In( 1 , 2 ) , x=Changed( , 3 ) ) ');
     expect(printFilter(ast)).toBe('And(state=Eq("running"),pid=In(1,2),x=Changed(,3))');
