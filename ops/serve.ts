@@ -77,6 +77,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   if (!Number.isInteger(modelApiMax) || modelApiMax < MODEL_API.min || modelApiMax > MODEL_API.max) {
     throw new CorralError('bad-request', `--model-api-max must be an integer from ${MODEL_API.min} to ${MODEL_API.max} (got ${modelApiMax})`);
   }
+  // Signals are handled from the very start: a SIGTERM that arrives while starting up
+  // stops the node as soon as it has started, instead of killing it half-initialized.
+  let requestStop: (() => void) | null = null;
+  let stopRequestedEarly = false;
+  const removeSignalHandlers = options.handleSignals
+    ? installSignalHandlers(() => (requestStop ? requestStop() : (stopRequestedEarly = true)), log, dataDir)
+    : () => undefined;
   const version = packageVersion();
   const componentKey = `${hostname()}:${process.pid}`;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -147,6 +154,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     gateway.stopListening();
     await stopModules({ closeCode: 1001, keepMinion: true });
     await store.close().catch(() => undefined);
+    removeSignalHandlers();
     throw error;
   }
 
@@ -165,7 +173,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     resolveStopped = resolve;
   });
   let stopping: Promise<void> | null = null;
-  const removeSignalHandlers = options.handleSignals ? installSignalHandlers(() => void node.stop(), log, dataDir) : () => undefined;
 
   const node: RunningNode = {
     url,
@@ -199,6 +206,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       return stopping;
     },
   };
+  requestStop = () => void node.stop();
+  if (stopRequestedEarly) requestStop();
   return node;
 }
 

@@ -46,8 +46,29 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Spawns `node bin/corral.js <args>` and collects its output (for CLI tests). */
-export function runCorral(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+const DIST_RACE = /dist\/ is missing|ERR_MODULE_NOT_FOUND[\s\S]*\/dist\//;
+
+async function waitForDist(): Promise<void> {
+  await waitFor(() => existsSync(join(REPO_ROOT, 'dist', 'ops', 'cli.js')), { timeoutMs: 30_000, description: 'dist/ to be rebuilt' });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+/**
+ * Runs `node bin/corral.js <args>` to completion and collects its output (CLI tests).
+ * Retried (up to 3 times) only when dist/ was being rebuilt by a concurrent test run.
+ */
+export async function runCorral(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runCorralOnce(args, options);
+    if (attempt >= 3 || !DIST_RACE.test(result.stderr)) return result;
+    await waitForDist();
+  }
+}
+
+function runCorralOnce(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CORRAL_BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
@@ -84,10 +105,8 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     try {
       return await startServerProcessOnce(options);
     } catch (error) {
-      const distRace = /dist\/ is missing|ERR_MODULE_NOT_FOUND[\s\S]*\/dist\//.test((error as Error).message);
-      if (!distRace || attempt >= 3) throw error;
-      await waitFor(() => existsSync(join(REPO_ROOT, 'dist', 'ops', 'cli.js')), { timeoutMs: 30_000, description: 'dist/ to be rebuilt' });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (!DIST_RACE.test((error as Error).message) || attempt >= 3) throw error;
+      await waitForDist();
     }
   }
 }
