@@ -59,3 +59,6 @@ export {
   type ComponentRegistryOptions,
 } from './model/registry.js';
 export { withWriteModel } from './model/write-model.js';
+
+// Synthetic, deterministic workload (benchmarks and tests).
+export { MixedWorkload, seededRandom, type WorkloadAppend, type WorkloadOptions } from './testing/workload.js';

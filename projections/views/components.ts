@@ -32,11 +32,14 @@ export function evolveComponents(state: ViewState, event: EventOf<ComponentEvent
     }
     case 'state':
       if (!original) return ignore(event);
-      object = { ...original, state: event.data.state, lastSeen: event.time };
+      object = copyComponent(original);
+      object.state = event.data.state;
+      object.lastSeen = event.time;
       break;
     case 'heartbeat':
       if (!original) return ignore(event);
-      object = { ...original, lastSeen: event.time };
+      object = copyComponent(original);
+      object.lastSeen = event.time;
       break;
     case 'unregister':
       if (!original) return ignore(event);
@@ -65,14 +68,31 @@ function foldLeaderLease(state: ViewState, holder: string | null): FoldResult {
   if (previousHolder !== null) {
     releasedBefore = state.components.get(previousHolder) ?? null;
     if (releasedBefore) {
-      released = { ...releasedBefore, leader: false };
+      released = copyComponent(releasedBefore);
+      released.leader = false;
       state.components.set(previousHolder, released);
     }
   }
   if (holder === null) return { object: released, original: releasedBefore };
   const before = state.components.get(holder) ?? null;
   if (!before) return { object: null, original: null };
-  const after: ComponentView = { ...before, leader: true };
+  const after = copyComponent(before);
+  after.leader = true;
   state.components.set(holder, after);
   return { object: after, original: before };
+}
+
+function copyComponent(o: ComponentView): ComponentView {
+  return {
+    key: o.key,
+    kind: o.kind,
+    host: o.host,
+    pid: o.pid,
+    version: o.version,
+    modelApi: o.modelApi,
+    state: o.state,
+    leader: o.leader,
+    lastSeen: o.lastSeen,
+    url: o.url,
+  };
 }

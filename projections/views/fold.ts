@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../../store/index.js';
 import type { ComponentEvent } from '../../actors/component/events.js';
 import type { JobEvent } from '../../actors/job/events.js';
+import type { LogLine } from '../../actors/log/events.js';
 import type { MinionEvent } from '../../actors/minion/events.js';
 import type { ProcessEvent } from '../../actors/process/events.js';
 import type { TenantEvent } from '../../actors/tenant/events.js';
@@ -44,5 +45,10 @@ export function foldEvent(state: ViewState, event: RecordedEvent): FoldResult {
 }
 
 export function logChangeObject(event: RecordedEvent): Record<string, unknown> {
-  return { key: event.key, ...(event.data as Record<string, unknown>) };
+  // Explicit fields (spread is slow on this hot path); unknown extra fields of newer writers are kept too.
+  const data = event.data as LogLine;
+  const object: Record<string, unknown> = { key: event.key, pid: data.pid, fd: data.fd, line: data.line };
+  if (data.truncated !== undefined) object.truncated = data.truncated;
+  for (const field in data) if (!(field in object)) object[field] = (data as unknown as Record<string, unknown>)[field];
+  return object;
 }

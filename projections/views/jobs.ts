@@ -3,6 +3,7 @@ import { ignore } from './tenants.js';
 import type { EventOf, FoldResult, JobMinionResult, JobView, ViewState } from './types.js';
 
 const PENDING_RESULT: JobMinionResult = Object.freeze({ state: 'pending', return: null, retcode: null, success: null, durationMs: null });
+const TIMED_OUT_RESULT: JobMinionResult = Object.freeze({ state: 'timeout', return: null, retcode: null, success: null, durationMs: null });
 
 /** Folds `jobs` events (key `<tenant>:<jid>`). Job states follow the actor's decisions only. */
 export function evolveJobs(state: ViewState, event: EventOf<JobEvent>): FoldResult {
@@ -32,9 +33,11 @@ export function evolveJobs(state: ViewState, event: EventOf<JobEvent>): FoldResu
   if (!original) return ignore(event);
   switch (event.action) {
     case 'dispatch': {
-      const minions: Record<string, JobMinionResult> = { ...original.minions };
+      const minions = copyResults(original.minions);
       for (const id of event.data.minions) if (!(id in minions)) minions[id] = PENDING_RESULT;
-      object = { ...original, state: isFinal(original) ? original.state : 'running', minions };
+      object = copyJob(original);
+      if (!isFinal(original)) object.state = 'running';
+      object.minions = minions;
       break;
     }
     case 'return': {
@@ -46,23 +49,33 @@ export function evolveJobs(state: ViewState, event: EventOf<JobEvent>): FoldResu
         success: data.success,
         durationMs: data.durationMs,
       };
-      object = { ...original, minions: { ...original.minions, [data.minion]: result } };
+      const minions = copyResults(original.minions);
+      minions[data.minion] = result;
+      object = copyJob(original);
+      object.minions = minions;
       break;
     }
     case 'complete':
-      object = { ...original, state: event.data.state, endTime: event.time };
+      object = copyJob(original);
+      object.state = event.data.state;
+      object.endTime = event.time;
       break;
     case 'timeout': {
-      const minions: Record<string, JobMinionResult> = { ...original.minions };
+      const minions = copyResults(original.minions);
       for (const id of event.data.minions) {
         const previous = minions[id];
-        if (!previous || previous.state === 'pending') minions[id] = { ...(previous ?? PENDING_RESULT), state: 'timeout' };
+        if (!previous || previous.state === 'pending') minions[id] = TIMED_OUT_RESULT;
       }
-      object = { ...original, state: 'timeout', endTime: event.time, minions };
+      object = copyJob(original);
+      object.state = 'timeout';
+      object.endTime = event.time;
+      object.minions = minions;
       break;
     }
     case 'cancel':
-      object = { ...original, state: 'cancelled', endTime: event.time };
+      object = copyJob(original);
+      object.state = 'cancelled';
+      object.endTime = event.time;
       break;
     default: {
       const unknown: never = event;
@@ -71,6 +84,31 @@ export function evolveJobs(state: ViewState, event: EventOf<JobEvent>): FoldResu
   }
   state.jobs.set(key, object);
   return { object, original };
+}
+
+// Explicit copies: object spread of wide objects is an order of magnitude slower in V8.
+function copyJob(o: JobView): JobView {
+  return {
+    key: o.key,
+    tenant: o.tenant,
+    jid: o.jid,
+    fun: o.fun,
+    args: o.args,
+    tgt: o.tgt,
+    tgtType: o.tgtType,
+    state: o.state,
+    user: o.user,
+    timeoutMs: o.timeoutMs,
+    startTime: o.startTime,
+    endTime: o.endTime,
+    minions: o.minions,
+  };
+}
+
+function copyResults(results: Readonly<Record<string, JobMinionResult>>): Record<string, JobMinionResult> {
+  const copy: Record<string, JobMinionResult> = {};
+  for (const id in results) copy[id] = results[id]!;
+  return copy;
 }
 
 function isFinal(job: JobView): boolean {

@@ -10,20 +10,22 @@ export function evolveMinions(state: ViewState, event: EventOf<MinionEvent>): Fo
   let object: MinionView;
   switch (event.action) {
     case 'connect':
-      object = {
-        ...base,
-        id: event.data.id ?? base.id,
-        state: 'connected',
-        connectedAt: event.data.connectedAt,
-        lastSeen: event.time,
-        version: event.data.version,
-      };
+      object = copyMinion(base);
+      object.id = event.data.id ?? base.id;
+      object.state = 'connected';
+      object.connectedAt = event.data.connectedAt;
+      object.lastSeen = event.time;
+      object.version = event.data.version;
       break;
     case 'disconnect':
-      object = { ...base, state: 'disconnected', lastSeen: event.data.lastSeen };
+      object = copyMinion(base);
+      object.state = 'disconnected';
+      object.lastSeen = event.data.lastSeen;
       break;
     case 'grains':
-      object = { ...base, grains: event.data.grains, lastSeen: event.time };
+      object = copyMinion(base);
+      object.grains = event.data.grains;
+      object.lastSeen = event.time;
       break;
     default: {
       const unknown: never = event;
@@ -32,6 +34,10 @@ export function evolveMinions(state: ViewState, event: EventOf<MinionEvent>): Fo
   }
   state.minions.set(key, object);
   return { object, original };
+}
+
+function copyMinion(o: MinionView): MinionView {
+  return { key: o.key, tenant: o.tenant, id: o.id, state: o.state, connectedAt: o.connectedAt, lastSeen: o.lastSeen, version: o.version, grains: o.grains };
 }
 
 function newMinion(key: string, tenant: string | undefined, time: number): MinionView {
