@@ -3,23 +3,37 @@
  * gone or the file is unreadable (another OS, a race with exit): samples are best-effort and
  * must never throw into the supervisor's timers.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 
-function getconf(name: string, fallback: number): number {
+/**
+ * A value from the kernel's auxiliary vector of this process (/proc/self/auxv: pairs of
+ * native-endian machine words). Reading it costs microseconds, where asking `getconf` would
+ * block the event loop on a child process.
+ */
+function auxv(type: number, fallback: number): number {
   try {
-    const value = Number(execFileSync('getconf', [name], { encoding: 'utf8', timeout: 2000 }).trim());
-    return Number.isInteger(value) && value > 0 ? value : fallback;
-  } catch {
-    return fallback;
-  }
+    const bytes = readFileSync('/proc/self/auxv');
+    const word = (at: number): number => Number(endianness() === 'LE' ? bytes.readBigUInt64LE(at) : bytes.readBigUInt64BE(at));
+    for (let offset = 0; offset + 16 <= bytes.length; offset += 16) {
+      const entryType = word(offset);
+      if (entryType === 0) break;
+      if (entryType === type) {
+        const value = word(offset + 8);
+        return value > 0 ? value : fallback;
+      }
+    }
+  } catch {}
+  return fallback;
 }
+const AT_PAGESZ = 6;
+const AT_CLKTCK = 17;
 
 let clockTicks: number | undefined;
 let pageSize: number | undefined;
-/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (asked once; 100 on every mainstream Linux). */
-export const clockTicksPerSecond = (): number => (clockTicks ??= getconf('CLK_TCK', 100));
-export const pageSizeBytes = (): number => (pageSize ??= getconf('PAGESIZE', 4096));
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on every mainstream Linux). */
+export const clockTicksPerSecond = (): number => (clockTicks ??= auxv(AT_CLKTCK, 100));
+export const pageSizeBytes = (): number => (pageSize ??= auxv(AT_PAGESZ, 4096));
 
 export interface CpuTimes {
   /** CPU time in user mode, ms */
