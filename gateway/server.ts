@@ -151,8 +151,12 @@ export class Gateway {
     });
   }
 
-  /** Stops accepting connections; open ones stay until closed. */
+  /**
+   * Stops accepting connections. Requests that still arrive on kept-alive connections
+   * are answered 503 with `Connection: close`, which ends those connections too.
+   */
   stopListening(): void {
+    this.router.closing = true;
     if (!this.listenSocket) return;
     closeListenSocket(this.listenSocket);
     this.listenSocket = null;

@@ -93,6 +93,8 @@ export class Router {
   private readonly authenticator: RequestAuthenticator;
   private readonly log: Logger;
   private readonly observers: ((observation: RouteObservation) => void)[] = [];
+  /** set when the node stops: requests still arriving on kept-alive connections get 503 and a close */
+  closing = false;
 
   constructor(options: { authenticator: RequestAuthenticator; logger: Logger }) {
     this.authenticator = options.authenticator;
@@ -167,6 +169,11 @@ export class Router {
     const started = performance.now();
     const request = copyRequest(res, req);
     const handle = new ResponseHandle(res);
+    if (this.closing) {
+      handle.sendJson(503, { error: { code: 'unavailable', message: 'the server is shutting down' } }, {}, true);
+      this.notify(request.method, 'unmatched', 503, started);
+      return;
+    }
     let found: ReturnType<Router['match']>;
     try {
       found = this.match(request.method, request.path);
