@@ -79,9 +79,9 @@ export class Supervisor {
     });
     this.watcherLogic = watcherMachine.provide({
       actions: {
-        convergeSlots: () => {
+        convergeSlots: (_, params) => {
           const { cell, context, followUps } = this.scope();
-          followUps.push(this.convergeWatcher(cell, context));
+          followUps.push(this.convergeWatcher(cell, context, (params as { wantedSlots: number }).wantedSlots));
         },
         rollReload: (_, params) => {
           const { cell, context } = this.scope();
@@ -178,16 +178,19 @@ export class Supervisor {
     );
   }
 
-  /** Makes every slot of a watcher match its wish; resolves with what that appended. */
-  convergeWatcher(cell: ActorCell, context: CommandContext): FollowUp {
+  /**
+   * Makes every slot of a watcher match its wish (`wantedSlots` running, the rest stopped;
+   * default: the current state's); resolves with what that appended.
+   */
+  convergeWatcher(cell: ActorCell, context: CommandContext, wantedSlots?: number): FollowUp {
     const { value, context: watcher } = cell.snapshot as unknown as WatcherSnapshotView;
-    const wantedSlots = value === 'active' && watcher.spec ? watcher.spec.numprocesses : 0;
+    wantedSlots ??= value === 'active' && watcher.spec ? watcher.spec.numprocesses : 0;
     const work: Promise<Position[]>[] = [];
     for (let slot = 0; slot < watcher.slotCount; slot++) {
       const process = this.processCell(watcher.tenant, watcher.name, slot);
       if (slot >= wantedSlots && process.loaded && process.revision === -1) continue;
       const command: ProcessCommand =
-        slot < wantedSlots ? { kind: 'start', reset: false } : { kind: 'stop', reason: value === 'active' ? 'scaled down' : `watcher ${value}` };
+        slot < wantedSlots ? { kind: 'start', reset: false } : { kind: 'stop', reason: wantedSlots > 0 ? 'scaled down' : 'watcher stopped' };
       work.push(this.runProcess(process, command, context).then(settleFollowUps));
     }
     return Promise.all(work).then((positions) => positions.flat());

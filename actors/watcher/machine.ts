@@ -48,7 +48,8 @@ export const watcherMachine = setup({
         Math.max(context.slotCount, (event as Extract<WatcherDomainEvent, { type: 'update' }>).data.spec.numprocesses),
     }),
     // effects: provided by the runtime, run after the append
-    convergeSlots: () => {},
+    /** `wantedSlots` is the wish at the moment of the event (a stop then start in one batch stops, then starts) */
+    convergeSlots: (_, _params: { wantedSlots: number }) => {},
     rollReload: (_, _params: { reloadId: string }) => {},
   },
   guards: {
@@ -64,7 +65,7 @@ export const watcherMachine = setup({
     update: [
       { guard: 'deactivates', target: '.inactive', actions: 'applySpec' },
       { guard: 'activates', target: '.active', actions: 'applySpec' },
-      { actions: ['applySpec', 'convergeSlots'] },
+      { actions: ['applySpec', { type: 'convergeSlots', params: ({ context }) => ({ wantedSlots: wantedSlots(context) }) }] },
     ],
   },
   states: {
@@ -77,14 +78,14 @@ export const watcherMachine = setup({
       },
     },
     inactive: {
-      entry: [assign({ active: false }), 'convergeSlots'],
+      entry: [assign({ active: false }), { type: 'convergeSlots', params: { wantedSlots: 0 } }],
       on: {
         start: { target: 'active' },
         destroy: { target: 'destroyed' },
       },
     },
     active: {
-      entry: [assign({ active: true }), 'convergeSlots'],
+      entry: [assign({ active: true }), { type: 'convergeSlots', params: ({ context }) => ({ wantedSlots: wantedSlots(context) }) }],
       on: {
         stop: { target: 'inactive' },
         reload: {
@@ -94,7 +95,7 @@ export const watcherMachine = setup({
       },
     },
     destroyed: {
-      entry: [assign({ active: false, reloadId: null }), 'convergeSlots'],
+      entry: [assign({ active: false, reloadId: null }), { type: 'convergeSlots', params: { wantedSlots: 0 } }],
       on: {
         create: [
           { guard: 'createsActive', target: 'active', actions: 'created' },
@@ -104,3 +105,5 @@ export const watcherMachine = setup({
     },
   },
 });
+
+const wantedSlots = (context: WatcherContext): number => (context.active && context.spec ? context.spec.numprocesses : 0);
