@@ -4,3 +4,4 @@ export * from './http/index.js';
 export * from './auth/index.js';
 export { createMetricsRegistry, instrumentStore, type StoreForMetrics } from './metrics.js';
 export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, SocketContext } from './uws.js';
+export { registerReadRoutes } from './routes/read-routes.js';
