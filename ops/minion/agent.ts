@@ -37,8 +37,16 @@ import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
 export interface MinionAgentOptions {
   /** the server's base URL (http, https, ws or wss); `/minion` is appended when the path is empty */
-  server: string;
-  token: string;
+  server?: string;
+  /**
+   * Instead of `server`: a JSON file with the server's `url` (`<dataDir>/server.json`), read
+   * again before every connection attempt, so the local minion follows a server restarted on
+   * another port.
+   */
+  serverFile?: string;
+  token?: string;
+  /** instead of `token`: a file holding it (`<dataDir>/admin.token`), read before every attempt */
+  tokenFile?: string;
   /** default: the host name, lower-cased, other characters than [a-z0-9_-] turned into `-` */
   id?: string;
   /** tenants to serve; empty: every tenant the token grants */
@@ -116,11 +124,13 @@ export class MinionAgent {
   private lastHeard = 0;
   private welcome: WelcomeFrame | null = null;
   private readonly logger: MinionLogger;
-  private readonly url: string;
+  private url: string;
   private readonly waiters = new Set<() => void>();
 
   constructor(private readonly options: MinionAgentOptions) {
-    this.url = minionUrl(options.server);
+    if (!options.server === !options.serverFile) throw new Error('give exactly one of --server and --server-file');
+    if (!options.token === !options.tokenFile) throw new Error('give exactly one of --token and --token-file');
+    this.url = options.server ? minionUrl(options.server) : `(from ${options.serverFile})`;
     this.id = options.id ?? defaultMinionId();
     this.logger = options.logger ?? silentLogger;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -205,11 +215,35 @@ export class MinionAgent {
     }
   }
 
+  /** The URL and token for the next attempt (re-read from their files when configured). */
+  private target(): { url: string; token: string } {
+    const { serverFile, tokenFile } = this.options;
+    if (serverFile) {
+      const info = JSON.parse(readFileSync(serverFile, 'utf8')) as { url?: unknown };
+      if (typeof info.url !== 'string') throw new Error(`${serverFile}: no "url" field`);
+      this.url = minionUrl(info.url);
+    }
+    const token = tokenFile ? readFileSync(tokenFile, 'utf8').trim() : this.options.token!;
+    if (!token) throw new Error(`${tokenFile}: empty token file`);
+    return { url: this.url, token };
+  }
+
   private connect(): void {
     if (this.currentState === 'stopped') return;
     this.setState('connecting');
-    const ws = new WebSocket(this.url, {
-      headers: { authorization: `Bearer ${this.options.token}` },
+    let target: { url: string; token: string };
+    try {
+      target = this.target();
+    } catch (error) {
+      // the server may not have written its files yet: retry like a refused connection
+      this.logger.warn({ error: (error as Error).message }, 'cannot tell where the server is yet');
+      this.ws = null;
+      this.setState('disconnected');
+      this.scheduleReconnect();
+      return;
+    }
+    const ws = new WebSocket(target.url, {
+      headers: { authorization: `Bearer ${target.token}` },
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
       perMessageDeflate: false,
@@ -295,6 +329,10 @@ export class MinionAgent {
       return;
     }
     this.setState('disconnected');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
     const min = this.options.reconnectMinMs ?? 200;
     const max = this.options.reconnectMaxMs ?? 5000;
     const ceiling = Math.min(max, min * 2 ** Math.min(this.attempt, 16));

@@ -2,7 +2,7 @@
 // job functions, grains, and the websocket client of the `/minion` protocol.
 import { NAME_PATTERN } from '../../gateway/minion/index.js';
 import { createLogger, LOG_LEVELS } from '../logging.js';
-import { MinionAgent, type MinionAgentOptions } from './agent.js';
+import { MinionAgent, minionUrl, type MinionAgentOptions } from './agent.js';
 import { parseGrainArguments } from './grains.js';
 
 export { MinionAgent, defaultMinionId, minionUrl, corralVersion, type MinionAgentOptions, type AgentState, type AgentResult } from './agent.js';
@@ -22,7 +22,10 @@ export const MINION_USAGE = `usage: corral minion --server URL --token TOKEN [--
                      [--max-jobs N] [--stats-interval-ms MS] [--log-level LEVEL]
 
   --server URL     the server (http://host:port); CORRAL_SERVER if not given
+  --server-file F  instead of --server: a JSON file with the server's "url" (<dataDir>/server.json),
+                   re-read before every reconnect (follows a server restarted on another port)
   --token TOKEN    a token granting the tenants to serve; CORRAL_TOKEN if not given
+  --token-file F   instead of --token: a file holding the token, re-read before every reconnect
   --id ID          minion id (default: the host name)
   --tenant T       serve only these tenants (repeatable or comma list; default: all the token grants)
   --grain k=v      custom grain (repeatable); numbers and true/false are typed
@@ -38,6 +41,8 @@ export function parseMinionArguments(argv: string[], env: NodeJS.ProcessEnv = pr
   const grainArgs: string[] = [];
   let server = env.CORRAL_SERVER;
   let token = env.CORRAL_TOKEN;
+  let serverFile: string | undefined;
+  let tokenFile: string | undefined;
   let id: string | undefined;
   let logLevel = env.CORRAL_LOG_LEVEL ?? 'info';
   let maxJobs: number | undefined;
@@ -58,6 +63,8 @@ export function parseMinionArguments(argv: string[], env: NodeJS.ProcessEnv = pr
     switch (flag) {
       case '--server': server = value(); break;
       case '--token': token = value(); break;
+      case '--server-file': serverFile = value(); break;
+      case '--token-file': tokenFile = value(); break;
       case '--id': id = value(); break;
       case '--tenant': tenants.push(...value().split(',').filter(Boolean)); break;
       case '--grain': grainArgs.push(value()); break;
@@ -67,15 +74,22 @@ export function parseMinionArguments(argv: string[], env: NodeJS.ProcessEnv = pr
       default: throw new Error(`unknown argument ${JSON.stringify(arg)}`);
     }
   }
-  if (!server) throw new Error('--server is required (or set CORRAL_SERVER)');
-  if (!token) throw new Error('--token is required (or set CORRAL_TOKEN)');
+  if (serverFile) server = undefined;
+  if (tokenFile) token = undefined;
+  if (!server && !serverFile) throw new Error('--server is required (or --server-file, or set CORRAL_SERVER)');
+  if (!token && !tokenFile) throw new Error('--token is required (or --token-file, or set CORRAL_TOKEN)');
+  if (server) minionUrl(server); // throws a message naming --server
   if (id !== undefined && !NAME_PATTERN.test(id)) throw new Error(`--id ${JSON.stringify(id)}: minion ids match ${NAME_PATTERN.source}`);
   for (const tenant of tenants) {
     if (!NAME_PATTERN.test(tenant)) throw new Error(`--tenant ${JSON.stringify(tenant)}: tenant names match ${NAME_PATTERN.source}`);
   }
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new Error(`--log-level ${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
   if (maxJobs === 0) throw new Error('--max-jobs must be at least 1');
-  const options: MinionCommandLine = { server, token, tenants, grains: parseGrainArguments(grainArgs), logLevel };
+  const options: MinionCommandLine = { tenants, grains: parseGrainArguments(grainArgs), logLevel };
+  if (server) options.server = server;
+  if (serverFile) options.serverFile = serverFile;
+  if (token) options.token = token;
+  if (tokenFile) options.tokenFile = tokenFile;
   if (id !== undefined) options.id = id;
   if (maxJobs !== undefined) options.maxConcurrentJobs = maxJobs;
   if (statsIntervalMs !== undefined) options.supervisor = { statsIntervalMs };
@@ -96,7 +110,6 @@ export async function runMinionCommand(argv: string[]): Promise<number> {
   try {
     options = parseMinionArguments(argv);
     options.logger = createLogger({ level: options.logLevel, name: 'corral-minion' });
-    new URL(options.server);
   } catch (error) {
     process.stderr.write(`corral minion: ${(error as Error).message}\n${MINION_USAGE}\n`);
     return 2;
@@ -108,7 +121,7 @@ export async function runMinionCommand(argv: string[]): Promise<number> {
     process.stderr.write(`corral minion: ${(error as Error).message}\n`);
     return 2;
   }
-  options.logger.info({ minion: agent.id, server: options.server, pid: process.pid }, 'minion starting');
+  options.logger.info({ minion: agent.id, server: options.server ?? options.serverFile, pid: process.pid }, 'minion starting');
   const onSignal = (signal: NodeJS.Signals): void => {
     options.logger?.info({ signal }, 'stopping managed processes and exiting');
     void agent.shutdown({ stopProcesses: true });
@@ -125,7 +138,7 @@ export async function runMinionCommand(argv: string[]): Promise<number> {
 }
 
 /** The CLI's command table (ops/cli.ts) loads this module and calls `run`; `usage` is DESIGN.md §14's line. */
-export const usage = 'corral minion --server URL --token TOKEN [--id ID] [--tenant T] [--grain k=v ...]';
+export const usage = 'corral minion --server URL --token TOKEN [--id ID] [--tenant T] [--grain k=v ...]  (or --server-file F, --token-file F)';
 export const run = runMinionCommand;
 export const minionCommand = {
   name: 'minion',

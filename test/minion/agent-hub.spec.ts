@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { MinionHello, MinionReport, MinionReportSink, SpawnCommand } from '../../actors/index.js';
@@ -213,6 +216,25 @@ describe('minion agent <-> hub over a real uWS server', () => {
     expect(hub.port.send(agent.id, { kind: 'runJob', tenant: 'delta', jid: '20260101000000000004', fun: 'test.ping', args: [], timeoutMs: 0 })).toBe(true);
     await waitFor(() => sink.of('jobReturn').find((r) => r.jid === '20260101000000000004' && r.tenant === 'delta'), 'delta job');
     expect(sink.hellos.some((h) => h.id === agent.id && h.tenants.includes('delta'))).toBe(true);
+  });
+});
+
+describe('minion agent following server.json', () => {
+  it('re-reads --server-file and --token-file before each attempt (a server restarted on another port)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corral-minion-'));
+    const serverFile = join(dir, 'server.json');
+    const tokenFile = join(dir, 'admin.token');
+    writeFileSync(tokenFile, 'good\n');
+    const agent = startAgent({ server: undefined, token: undefined, serverFile, tokenFile });
+    // no server.json yet, then one naming a dead port: the agent keeps trying
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(agent.state).not.toBe('connected');
+    writeFileSync(serverFile, JSON.stringify({ pid: 1, port: 1, url: 'http://127.0.0.1:1' }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(agent.state).not.toBe('connected');
+    writeFileSync(serverFile, JSON.stringify({ pid: 1, port: 0, url }));
+    await agent.waitConnected(5000);
+    expect(sink.hellos.some((h) => h.id === agent.id)).toBe(true);
   });
 });
 
