@@ -38,6 +38,8 @@ export interface StreamPage {
   head: Position;
   /** true when the page reached the stream's last event */
   complete: boolean;
+  /** every revision <= scannedTo has been examined (delivered, or gone to retention) */
+  scannedTo: Revision;
 }
 
 /** Catch-up pages are this big; a few pages per macrotask keep the event loop responsive. */
@@ -110,11 +112,8 @@ export function subscribeStreamFrom(source: SubscriptionSource, stream: string, 
     const emit = (notice: StoreNotice): void => subscriber.next(notice);
     return drive(source, (error) => subscriber.error(error), () => {
       const page = source.readStreamPage(stream, cursor, PAGE_SIZE);
-      const last = page.events[page.events.length - 1];
-      if (last !== undefined) {
-        cursor = last.revision;
-        emit({ kind: 'events', events: page.events });
-      }
+      cursor = Math.max(cursor, page.scannedTo);
+      if (page.events.length > 0) emit({ kind: 'events', events: page.events });
       if (!page.complete) return false;
       if (!caughtUp && !subscriber.closed) {
         caughtUp = true;

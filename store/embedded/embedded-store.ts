@@ -35,6 +35,7 @@ import {
 } from '../validation.js';
 import { commitAppends, dropBefore, readStreamHead, retentionFloor, writeStreamHead, type PendingAppend, type StreamHead } from './write-batch.js';
 import { openLayout, type StoreLayout } from './layout.js';
+import { forEachStreamPosition } from './stream-index.js';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -170,16 +171,12 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     const low = Math.max(head.firstRevision, read.afterRevision + 1);
     const high = Math.min(head.lastRevision, (read.beforeRevision ?? Number.MAX_SAFE_INTEGER) - 1);
     if (low > high) return [];
-    const range = read.backward
-      ? this.layout.revisions.getRange({ start: [stream, high], end: [stream, low - 1], reverse: true })
-      : this.layout.revisions.getRange({ start: [stream, low], end: [stream, high + 1] });
     const out: RecordedEvent[] = [];
-    for (const { value: position } of range) {
+    forEachStreamPosition(this.layout, stream, low, high, read.backward, (_revision, position) => {
       const record = this.layout.log.getBinaryFast(position);
-      if (record === undefined || recordTime(record) < oldest) continue;
-      out.push(decodeRecord(record, position));
-      if (out.length >= read.limit) break;
-    }
+      if (record !== undefined && recordTime(record) >= oldest) out.push(decodeRecord(record, position));
+      return out.length < read.limit;
+    });
     return out;
   }
 
@@ -279,17 +276,21 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
   readStreamPage(stream: string, afterRevision: Revision, limit: number): StreamPage {
     const globalHead = this.readHead();
     const head = this.streamHead(stream);
-    if (head === undefined) return { events: [], head: globalHead, complete: true };
+    if (head === undefined) return { events: [], head: globalHead, complete: true, scannedTo: afterRevision };
     const low = Math.max(head.firstRevision, afterRevision + 1);
     const events: RecordedEvent[] = [];
-    if (low > head.lastRevision) return { events, head: globalHead, complete: true };
+    if (low > head.lastRevision) return { events, head: globalHead, complete: true, scannedTo: afterRevision };
     let last = afterRevision;
-    for (const { key, value: position } of this.layout.revisions.getRange({ start: [stream, low], end: [stream, head.lastRevision + 1], limit })) {
-      last = key[1];
+    let visited = false;
+    forEachStreamPosition(this.layout, stream, low, head.lastRevision, false, (revision, position) => {
+      last = revision;
+      visited = true;
       const record = this.layout.log.getBinaryFast(position);
       if (record !== undefined) events.push(decodeRecord(record, position));
-    }
-    return { events, head: globalHead, complete: last >= head.lastRevision || events.length < limit };
+      return events.length < limit;
+    });
+    // nothing indexed in range: the remaining revisions are gone (retention), so this page is complete
+    return visited ? { events, head: globalHead, complete: last >= head.lastRevision, scannedTo: last } : { events, head: globalHead, complete: true, scannedTo: head.lastRevision };
   }
 
   knownHead(): Position {

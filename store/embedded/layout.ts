@@ -12,7 +12,7 @@ import { CorruptStoreError } from '../errors.js';
  *            'time'   -> time of the last commit (kept non-decreasing across processes)
  *   log      position -> record (codec.ts: header with type/stream/time/revision, then msgpack)
  *   streams  stream -> [lastRevision, firstRevision, maxCount|null, maxAgeMs|null]
- *   revisions [stream, revision] -> position
+ *   revisions [stream, firstRevision] -> [firstPosition, count]  one entry per append (stream-index.ts)
  *
  * Opening never deletes, truncates or overwrites anything that is not plainly a new,
  * empty store: anything unexpected is a CorruptStoreError that names the problem.
@@ -35,7 +35,7 @@ export interface StoreLayout {
   meta: Database<unknown, string>;
   log: Database<Buffer, number>;
   streams: Database<StreamHeadRow, string>;
-  revisions: Database<number, [string, number]>;
+  revisions: Database<[number, number], [string, number]>;
 }
 
 function corrupt(path: string, problem: string, cause?: unknown): CorruptStoreError {
@@ -114,7 +114,7 @@ export async function openLayout(dataDir: string): Promise<StoreLayout> {
       meta,
       log: env.openDB<Buffer, number>('log', { encoding: 'binary' }),
       streams: env.openDB<StreamHeadRow, string>('streams', { encoding: 'msgpack' }),
-      revisions: env.openDB<number, [string, number]>('revisions', { encoding: 'msgpack' }),
+      revisions: env.openDB<[number, number], [string, number]>('revisions', { encoding: 'msgpack' }),
     };
   } catch (error) {
     await env.close();

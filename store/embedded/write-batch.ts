@@ -3,6 +3,7 @@ import { WrongExpectedRevisionError } from '../errors.js';
 import type { AppendResult, ExpectedRevision, Position, Revision } from '../types.js';
 import type { StoreLayout, StreamHeadRow } from './layout.js';
 import { recordTime } from '../codec.js';
+import { forEachStreamPosition, removeStreamRange, writeIndexEntry } from './stream-index.js';
 
 /** One queued `append`, already validated and encoded. */
 export interface PendingAppend {
@@ -45,7 +46,7 @@ export function writeStreamHead(layout: StoreLayout, stream: string, head: Strea
  * others in the batch still commit. Returns the new head.
  */
 export function commitAppends(layout: StoreLayout, batch: readonly PendingAppend[]): Position {
-  const { meta, log, revisions } = layout;
+  const { meta, log } = layout;
   let head = (meta.get('head') as number | undefined) ?? 0;
   // commit times never go backwards, even if this process's clock is behind another's
   const time = Math.max(Date.now(), (meta.get('time') as number | undefined) ?? 0);
@@ -70,10 +71,12 @@ export function commitAppends(layout: StoreLayout, batch: readonly PendingAppend
       patchRecord(record, revision, time);
       // positions only ever grow, so MDB_APPEND (no tree search, dense pages) is safe
       log.putSync(position, record, { append: true });
-      revisions.putSync([stream, revision], position);
       positions[i] = position;
     }
-    if (records.length > 0) written.add(stream);
+    if (records.length > 0) {
+      writeIndexEntry(layout, stream, streamHead.lastRevision - records.length + 1, positions[0]!, records.length);
+      written.add(stream);
+    }
     pending.result = { stream, lastRevision: streamHead.lastRevision, positions };
   }
   for (const stream of written) {
@@ -92,15 +95,14 @@ export function retentionFloor(layout: StoreLayout, stream: string, head: Stream
   if (head.maxCount !== null) floor = Math.max(floor, head.lastRevision + 1 - head.maxCount);
   if (head.maxAgeMs !== null && floor <= head.lastRevision) {
     const oldest = now - head.maxAgeMs;
-    let young: Revision | undefined;
-    for (const { key, value: position } of layout.revisions.getRange({ start: [stream, floor], end: [stream, head.lastRevision + 1] })) {
+    let young = head.lastRevision + 1;
+    forEachStreamPosition(layout, stream, floor, head.lastRevision, false, (revision, position) => {
       const record = layout.log.getBinaryFast(position);
-      if (record !== undefined && recordTime(record) >= oldest) {
-        young = key[1];
-        break;
-      }
-    }
-    floor = young ?? head.lastRevision + 1;
+      if (record === undefined || recordTime(record) < oldest) return true;
+      young = revision;
+      return false;
+    });
+    floor = young;
   }
   return floor;
 }
@@ -108,13 +110,6 @@ export function retentionFloor(layout: StoreLayout, stream: string, head: Stream
 /** Removes a stream's events with revision < before (inside a write transaction). */
 export function dropBefore(layout: StoreLayout, stream: string, head: StreamHead, before: Revision): void {
   if (before <= head.firstRevision) return;
-  const doomed: { revision: Revision; position: Position }[] = [];
-  for (const { key, value } of layout.revisions.getRange({ start: [stream, head.firstRevision], end: [stream, before] })) {
-    doomed.push({ revision: key[1], position: value });
-  }
-  for (const { revision, position } of doomed) {
-    layout.log.removeSync(position);
-    layout.revisions.removeSync([stream, revision]);
-  }
+  removeStreamRange(layout, stream, head.firstRevision, before);
   head.firstRevision = before;
 }

@@ -207,14 +207,14 @@ export class MemoryEventStore implements EventStore, SubscriptionSource {
   readStreamPage(stream: string, afterRevision: Revision, limit: number): StreamPage {
     const head = this.log.length;
     const info = this.streams.get(stream);
-    if (info === undefined) return { events: [], head, complete: true };
+    if (info === undefined) return { events: [], head, complete: true, scannedTo: afterRevision };
     const events: RecordedEvent[] = [];
     let revision = Math.max(info.firstRevision, afterRevision + 1);
     for (; revision <= info.lastRevision && events.length < limit; revision++) {
       const event = this.eventAt(info, revision);
       if (event !== undefined) events.push(event);
     }
-    return { events, head, complete: revision > info.lastRevision };
+    return { events, head, complete: revision > info.lastRevision, scannedTo: Math.max(afterRevision, revision - 1) };
   }
 
   knownHead(): Position {

@@ -1,7 +1,37 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
-/** A child node process running one of the store's test scripts from dist/, with its stdout split into lines. */
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+let scriptsDir: string | undefined;
+
+/**
+ * Bundles the store's child scripts (store/testing/*.ts) into a private directory under
+ * node_modules/.cache, so that a concurrent `npm run build` (which wipes dist/) cannot pull
+ * them away mid-test. Packages stay external and resolve from the repository's node_modules.
+ */
+export async function buildChildScripts(): Promise<void> {
+  const outdir = join(repo, 'node_modules', '.cache', `corral-store-tests-${process.pid}`);
+  await build({
+    entryPoints: ['crash-writer', 'two-process-writer'].map((name) => join(repo, 'store', 'testing', `${name}.ts`)),
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  scriptsDir = outdir;
+}
+
+export async function removeChildScripts(): Promise<void> {
+  if (scriptsDir !== undefined) await rm(scriptsDir, { recursive: true, force: true });
+}
+
+/** A child node process running one of the store's test scripts, with its stdout split into lines. */
 export interface Child {
   process: ChildProcessWithoutNullStreams;
   lines: string[];
@@ -10,7 +40,8 @@ export interface Child {
 }
 
 export function startChild(script: string, args: string[]): Child {
-  const path = fileURLToPath(new URL(`../../dist/store/testing/${script}`, import.meta.url));
+  if (scriptsDir === undefined) throw new Error('call buildChildScripts() first (in beforeAll)');
+  const path = join(scriptsDir, script);
   const child = spawn(process.execPath, [path, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const stderr: string[] = [];

@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type RecordedEvent } from '../../store/index.js';
 import { crashEventData } from '../../store/testing/crash-data.js';
 import { waitFor } from '../../store/testing/helpers.js';
-import { startChild } from './child.js';
+import { buildChildScripts, removeChildScripts, startChild } from './child.js';
 
 interface Ack {
   stream: string;
@@ -23,7 +23,9 @@ const parseAck = (line: string): Ack => {
 
 describe('embedded store: crash safety (must show)', () => {
   let dataDir: string;
+  beforeAll(buildChildScripts);
   afterAll(async () => {
+    await removeChildScripts();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -34,7 +36,10 @@ describe('embedded store: crash safety (must show)', () => {
     for (let round = 0; round < 20; round++) {
       const child = startChild('crash-writer.js', [dataDir]);
       const target = 5 + Math.floor(Math.random() * 60);
-      await waitFor(`${target} acknowledgements in round ${round} (stderr: ${child.stderr.join('')})`, () => child.lines.filter((l) => l.startsWith('ack ')).length >= target, 40_000);
+      await waitFor(`${target} acknowledgements in round ${round}`, () => child.lines.filter((l) => l.startsWith('ack ')).length >= target, 40_000).catch((error: Error) => {
+        child.process.kill('SIGKILL');
+        throw new Error(`${error.message}; child printed ${child.lines.length} lines (${child.lines.slice(0, 2).join(' | ')}), stderr: ${child.stderr.join('')}`);
+      });
       child.process.kill('SIGKILL');
       const { signal } = await child.exited;
       expect(signal).toBe('SIGKILL');

@@ -1,14 +1,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../store/index.js';
 import { waitFor } from '../../store/testing/helpers.js';
-import { startChild } from './child.js';
+import { buildChildScripts, removeChildScripts, startChild } from './child.js';
 
 describe('embedded store: two processes, one data directory (must show)', () => {
   let dataDir: string;
+  beforeAll(buildChildScripts);
   afterAll(async () => {
+    await removeChildScripts();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -1,0 +1,231 @@
+// `npm run bench:store`: the embedded store's append and catch-up rates next to raw lmdb
+// puts/reads of the same bytes with the same durability (each commit synced before it
+// resolves), in the same run. Writes bench-results/store.json and bench-results/store.md.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { encodeRecord } from '../../store/codec.js';
+import { openEmbeddedStore, type EmbeddedEventStore } from '../../store/embedded/index.js';
+import type { EventToAppend } from '../../store/index.js';
+
+const PHASE_MS = Number(process.env.CORRAL_BENCH_PHASE_MS ?? 4000);
+const BATCHES = [1, 10, 100, 1000];
+/** concurrent appenders per batch size: enough for group commit to matter at small batches */
+const CONCURRENCY: Record<number, number> = { 1: 256, 10: 64, 100: 8, 1000: 4 };
+
+const sampleEvent = (i: number): EventToAppend => ({
+  type: 'processes',
+  action: 'stats',
+  key: 'acme:web:0',
+  tenant: 'acme',
+  data: { pid: 4242 + (i % 7), cpuPercent: 12.5, rssBytes: 123_456_789, threads: 9, sampledAt: '2026-01-01T00:00:00.000Z' },
+  meta: { principal: 'system', node: 'host1:4242', correlationId: 'c-0123456789' },
+});
+
+interface AppendRun {
+  batch: number;
+  concurrency: number;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  commits?: number;
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+async function runAppenders(batch: number, concurrency: number, appendOnce: (worker: number, events: EventToAppend[]) => Promise<unknown>): Promise<Omit<AppendRun, 'batch' | 'concurrency'>> {
+  const events = Array.from({ length: batch }, (_, i) => sampleEvent(i));
+  const latencies: number[] = [];
+  let appended = 0;
+  const started = performance.now();
+  const deadline = started + PHASE_MS;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await appendOnce(worker, events);
+        latencies.push(performance.now() - t0);
+        appended += batch;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { events: appended, seconds: round(seconds, 2), eventsPerSecond: round(appended / seconds), p50Ms: round(percentile(latencies, 0.5), 2), p99Ms: round(percentile(latencies, 0.99), 2) };
+}
+
+async function benchStoreAppends(root: string, batch: number): Promise<{ run: AppendRun; store: EmbeddedEventStore }> {
+  const store = await openEmbeddedStore({ dataDir: join(root, `store-${batch}`) });
+  const concurrency = CONCURRENCY[batch]!;
+  const before = store.stats().commits;
+  const result = await runAppenders(batch, concurrency, (worker, events) => store.append(`process-acme:web:${worker % 64}`, events));
+  return { run: { batch, concurrency, ...result, commits: store.stats().commits - before }, store };
+}
+
+async function benchRawAppends(root: string, batch: number): Promise<AppendRun> {
+  const env = open({ path: join(root, `raw-${batch}`), maxDbs: 4, overlappingSync: false });
+  const db = env.openDB<Buffer, number>('log', { encoding: 'binary' });
+  // the same bytes the store writes per event (header + msgpack), encoded once up front
+  const bytes = encodeRecord('process-acme:web:0', sampleEvent(0));
+  let key = 0;
+  const concurrency = CONCURRENCY[batch]!;
+  const result = await runAppenders(batch, concurrency, (_worker, events) => {
+    let last: Promise<boolean> = Promise.resolve(true);
+    for (let i = 0; i < events.length; i++) last = db.put(++key, bytes);
+    return last; // resolves once the transaction holding it is committed and synced
+  });
+  await env.close();
+  return { batch, concurrency, ...result };
+}
+
+interface ReadRun {
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+async function timed(read: () => Promise<number> | number): Promise<ReadRun> {
+  const started = performance.now();
+  const events = await read();
+  const seconds = (performance.now() - started) / 1000;
+  return { events, seconds: round(seconds, 3), eventsPerSecond: round(events / seconds) };
+}
+
+async function main(): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'corral-store-bench-'));
+  log(`store bench: ${cpus().length} CPUs, ${PHASE_MS} ms per phase, data in ${root}`);
+  const appends: { batch: number; store: AppendRun; raw: AppendRun; ratio: number }[] = [];
+  let readStore: EmbeddedEventStore | undefined;
+  try {
+    for (const batch of BATCHES) {
+      const raw = await benchRawAppends(root, batch);
+      log(`raw lmdb  batch ${String(batch).padStart(4)} x${raw.concurrency}: ${raw.eventsPerSecond.toLocaleString('en')} events/s, p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms`);
+      const { run, store } = await benchStoreAppends(root, batch);
+      const ratio = round(run.eventsPerSecond / raw.eventsPerSecond, 2);
+      log(`store     batch ${String(batch).padStart(4)} x${run.concurrency}: ${run.eventsPerSecond.toLocaleString('en')} events/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, ${run.commits} commits; ${ratio} of raw`);
+      appends.push({ batch, store: run, raw, ratio });
+      if (batch === 1000) readStore = store;
+      else await store.close();
+    }
+
+    // catch-up reads over the batch-1000 store (the largest), decoded to full events
+    const store = readStore!;
+    const head = await store.headPosition();
+    const readAll = await timed(async () => {
+      let count = 0;
+      for (let after = 0; after < head; ) {
+        const page = await store.readAll({ after, limit: 1000 });
+        count += page.length;
+        after = page[page.length - 1]!.position;
+      }
+      return count;
+    });
+    log(`store readAll: ${readAll.eventsPerSecond.toLocaleString('en')} events/s over ${readAll.events.toLocaleString('en')} events`);
+    const subscribe = await timed(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          let count = 0;
+          const subscription = store.subscribeToAll({ after: 0 }).subscribe({
+            next: (notice) => {
+              if (notice.kind === 'events') count += notice.events.length;
+              else {
+                subscription.unsubscribe();
+                resolve(count);
+              }
+            },
+            error: reject,
+          });
+        }),
+    );
+    log(`store subscribeToAll catch-up: ${subscribe.eventsPerSecond.toLocaleString('en')} events/s`);
+    const filtered = await timed(async () => {
+      let scanned = 0;
+      for (let after = 0; after < head; ) {
+        const page = await store.readAll({ after, limit: 1000, excludeTypes: ['processes'] });
+        scanned = head;
+        if (page.length === 0) break;
+        after = page[page.length - 1]!.position;
+      }
+      return scanned;
+    });
+    log(`store readAll skipping every event by type (header only): ${filtered.eventsPerSecond.toLocaleString('en')} events/s scanned`);
+    await store.close();
+    readStore = undefined;
+
+    const env = open({ path: join(root, 'store-1000', 'store'), maxDbs: 8, overlappingSync: false, readOnly: true });
+    const logDb = env.openDB<Buffer, number>('log', { encoding: 'binary' });
+    const rawRead = await timed(() => {
+      let count = 0;
+      let bytes = 0;
+      for (const { value } of logDb.getRange({ start: 0 })) {
+        count++;
+        bytes += value.length;
+      }
+      return bytes > 0 ? count : 0;
+    });
+    await env.close();
+    log(`raw lmdb getRange of the same records: ${rawRead.eventsPerSecond.toLocaleString('en')} events/s`);
+
+    const results = {
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+      phaseMs: PHASE_MS,
+      durability: 'every commit synced (overlappingSync off) for both the store and raw lmdb',
+      appends,
+      catchUp: {
+        readAll: { ...readAll, ratioToRaw: round(readAll.eventsPerSecond / rawRead.eventsPerSecond, 2) },
+        subscribeToAll: { ...subscribe, ratioToRaw: round(subscribe.eventsPerSecond / rawRead.eventsPerSecond, 2) },
+        readAllSkippingByType: filtered,
+        rawGetRange: rawRead,
+      },
+      targets: {
+        appendsAtBatch100Plus: appends.filter((a) => a.batch >= 100).map((a) => ({ batch: a.batch, eventsPerSecond: a.store.eventsPerSecond, ratio: a.ratio, met: a.ratio >= 2 / 3 && a.store.eventsPerSecond >= 300_000 })),
+        catchUp: { eventsPerSecond: Math.min(readAll.eventsPerSecond, subscribe.eventsPerSecond), met: Math.min(readAll.eventsPerSecond, subscribe.eventsPerSecond) >= 1_000_000 },
+      },
+      at: new Date().toISOString(),
+    };
+    await mkdir('bench-results', { recursive: true });
+    await writeFile('bench-results/store.json', `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile('bench-results/store.md', markdown(results));
+    log('wrote bench-results/store.json and bench-results/store.md');
+  } finally {
+    await readStore?.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+function markdown(r: {
+  machine: { cpus: number; model: string | undefined; node: string };
+  appends: { batch: number; store: AppendRun; raw: AppendRun; ratio: number }[];
+  catchUp: { readAll: ReadRun & { ratioToRaw: number }; subscribeToAll: ReadRun & { ratioToRaw: number }; readAllSkippingByType: ReadRun; rawGetRange: ReadRun };
+  targets: { appendsAtBatch100Plus: { batch: number; met: boolean }[]; catchUp: { met: boolean } };
+  at: string;
+}): string {
+  const n = (x: number): string => x.toLocaleString('en');
+  const lines = [
+    '# Event store benchmark (`npm run bench:store`)',
+    '',
+    `${r.at}, ${r.machine.cpus} CPUs (${r.machine.model ?? 'unknown'}), Node ${r.machine.node}. Both sides sync every commit.`,
+    '',
+    '| batch | appenders | store events/s | p50 ack ms | p99 ack ms | commits | raw lmdb events/s | raw p50 / p99 ms | store / raw |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.appends.map((a) => `| ${a.batch} | ${a.store.concurrency} | ${n(a.store.eventsPerSecond)} | ${a.store.p50Ms} | ${a.store.p99Ms} | ${n(a.store.commits ?? 0)} | ${n(a.raw.eventsPerSecond)} | ${a.raw.p50Ms} / ${a.raw.p99Ms} | ${a.ratio} |`),
+    '',
+    '| catch-up | events | events/s | vs raw getRange |',
+    '|---|---:|---:|---:|',
+    `| readAll (pages of 1000, decoded) | ${n(r.catchUp.readAll.events)} | ${n(r.catchUp.readAll.eventsPerSecond)} | ${r.catchUp.readAll.ratioToRaw} |`,
+    `| subscribeToAll from 0 to caughtUp | ${n(r.catchUp.subscribeToAll.events)} | ${n(r.catchUp.subscribeToAll.eventsPerSecond)} | ${r.catchUp.subscribeToAll.ratioToRaw} |`,
+    `| readAll skipping all by type (header only) | ${n(r.catchUp.readAllSkippingByType.events)} | ${n(r.catchUp.readAllSkippingByType.eventsPerSecond)} | |`,
+    `| raw lmdb getRange (bytes, not decoded) | ${n(r.catchUp.rawGetRange.events)} | ${n(r.catchUp.rawGetRange.eventsPerSecond)} | 1 |`,
+    '',
+    `Targets: batch >= 100 at >= 2/3 of raw and >= 300,000 events/s: ${r.targets.appendsAtBatch100Plus.map((t) => `batch ${t.batch} ${t.met ? 'met' : 'MISSED'}`).join(', ')}; catch-up >= 1,000,000 events/s: ${r.targets.catchUp.met ? 'met' : 'MISSED'}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+await main();
