@@ -7,4 +7,5 @@ export { ManualClock } from './clock.js';
 export type { Clock as ActorClock } from './clock.js';
 export type { Logger as ActorLogger, CommandContext } from './engine.js';
 export { ACTORS_MODEL_API } from './engine.js';
-export type { LeaderLeaseKeeper } from './lease.js';
+export { StoreLeaderLease, createLeaderLease } from './lease.js';
+export type { LeaderLeaseKeeper, StoreLeaderLeaseOptions } from './lease.js';

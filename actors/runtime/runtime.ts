@@ -149,7 +149,7 @@ export class ActorRuntime {
     this.startup = new Promise<void>((resolve, reject) => {
       this.leaseSubscription = lease.leader$.pipe(distinctUntilChanged()).subscribe((leading) => {
         if (leading) this.activate().then(resolve, reject);
-        else this.deactivate();
+        else if (this.state$.value !== 'stopped') this.deactivate();
       });
       lease.start().catch(reject);
     });
