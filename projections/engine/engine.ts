@@ -11,6 +11,7 @@ import {
   createEmptyViewState,
   type ConnectionView,
   type FoldedViewName,
+  type ProcessView,
   type ViewName,
   type ViewState,
 } from '../views/types.js';
@@ -95,6 +96,12 @@ export class ProjectionEngine {
   private readonly changes = new Subject<readonly Change[]>();
   private state: ViewState = createEmptyViewState();
   private readonly connections = new Map<string, ConnectionView>();
+  /**
+   * Unstored CPU/RSS samples (`processes.stats` published ephemerally): shown on the live
+   * processes view while they belong to the process's current pid, never folded, never
+   * snapshotted, so replays stay deterministic.
+   */
+  private readonly liveStats = new Map<string, { pid: number; cpu: number; rss: number }>();
   private readonly ring: MemorySnapshot[] = [];
   private folded = 0;
   private positionValue = 0;
@@ -226,10 +233,12 @@ export class ProjectionEngine {
       at = await this.positionAtTime(query.atTime);
     }
     const state = at === undefined ? this.state : await this.stateAtChecked(at);
+    const overlay = at === undefined && viewName === 'processes' && this.liveStats.size > 0;
     const result: object[] = [];
-    for (const object of (state[viewName] as Map<string, object>).values()) {
+    for (let object of (state[viewName] as Map<string, object>).values()) {
       if (!visible(tenantOf(viewName, object))) continue;
-      result.push(model === this.ownModel && model === MODEL_API.max ? object : downcastView(viewName, object, model));
+      if (overlay) object = this.withLiveStats(object as ProcessView);
+      result.push(model === MODEL_API.max ? object : downcastView(viewName, object, model));
     }
     return result;
   }
@@ -238,7 +247,8 @@ export class ProjectionEngine {
   get(name: string, key: string, options: { model?: number } = {}): object | null {
     const viewName = this.assertViewName(name);
     const model = options.model === undefined ? this.ownModel : assertModel(options.model, this.served, 'model');
-    const object = viewName === 'connections' ? this.connections.get(key) : (this.state[viewName] as Map<string, object>).get(key);
+    let object = viewName === 'connections' ? this.connections.get(key) : (this.state[viewName] as Map<string, object>).get(key);
+    if (object !== undefined && viewName === 'processes') object = this.withLiveStats(object as ProcessView);
     return object === undefined ? null : downcastView(viewName, object, model);
   }
 
@@ -262,7 +272,17 @@ export class ProjectionEngine {
   publishEphemeral(change: EphemeralChange): Change {
     let original = change.original ?? null;
     let object = change.object ?? null;
-    if (change.type === 'connections') {
+    if (change.type === 'processes' && change.action === 'stats') {
+      const sample = change.data as { pid?: unknown; cpu?: unknown; rss?: unknown } | null;
+      const current = this.state.processes.get(change.key);
+      if (current && sample && sample.pid === current.pid && typeof sample.cpu === 'number' && typeof sample.rss === 'number') {
+        original = original ?? (this.withLiveStats(current) as unknown as Record<string, unknown>);
+        this.liveStats.set(change.key, { pid: sample.pid as number, cpu: sample.cpu, rss: sample.rss });
+        const sampled = { ...current, cpu: sample.cpu, rss: sample.rss };
+        object = object ?? (downcastView('processes', sampled, this.ownModel) as unknown as Record<string, unknown>);
+        original = downcastView('processes', original, this.ownModel);
+      }
+    } else if (change.type === 'connections') {
       original = (this.connections.get(change.key) as Record<string, unknown> | undefined) ?? null;
       if (change.action === 'destroy') {
         this.connections.delete(change.key);
@@ -289,6 +309,16 @@ export class ProjectionEngine {
     };
     if (!this.stopped) this.changes.next([full]);
     return full;
+  }
+
+  private withLiveStats(process: ProcessView): ProcessView {
+    const sample = this.liveStats.get(process.key);
+    if (!sample) return process;
+    if (sample.pid !== process.pid) {
+      this.liveStats.delete(process.key); // a sample of an earlier run
+      return process;
+    }
+    return { ...process, cpu: sample.cpu, rss: sample.rss };
   }
 
   /** A private copy of the folded views as they were right after `position` (time travel). */
@@ -407,7 +437,7 @@ export class ProjectionEngine {
       this.ring.push({ position: this.positionValue, state: cloneViewState(this.state) });
       if (this.ring.length > (this.options.memorySnapshots ?? 8)) this.ring.shift();
     }
-    if (this.snapshots && !this.diskWrite && this.sinceDiskSnapshot >= Math.max(this.options.snapshotEveryEvents ?? 100_000, 10 * objects)) {
+    if (this.snapshots && !this.diskWrite && this.sinceDiskSnapshot >= Math.max(this.options.snapshotEveryEvents ?? 100_000, 4 * objects)) {
       this.startSnapshotWrite();
     }
   }

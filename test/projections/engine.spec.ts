@@ -308,6 +308,27 @@ describe('snapshots and restart', () => {
     expect(serializeViews(rebuilt.views).equals(serializeViews(engine.views))).toBe(true);
   });
 
+  it('time travel before the in-memory snapshots is served from the nearest snapshot file plus replay', async () => {
+    const dir = await tempDir();
+    const store = memoryStore();
+    const engine = await engineOn(store, { snapshotDir: dir, snapshotEveryEvents: 500, keepSnapshots: 50, memorySnapshots: 1, memorySnapshotEveryEvents: 100 });
+    const recorded = new Map<number, string>();
+    let batches = 0;
+    engine.changes$.subscribe(() => {
+      if (batches++ % 5 === 2) recorded.set(engine.position, JSON.stringify([...engine.views.jobs.values()]));
+    });
+    const workload = new MixedWorkload({ seed: 12 });
+    const snapshotFiles = async () => (await readdir(dir).catch(() => [])).filter((name) => name.endsWith('.msgpack')).length;
+    for (let i = 0; i < 300 && (i < 20 || (await snapshotFiles()) < 4); i++) {
+      await appendAll(store, workload.take(100));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await settled(engine, store);
+    expect(await snapshotFiles()).toBeGreaterThanOrEqual(4);
+    expect(recorded.size).toBeGreaterThan(5);
+    for (const [at, live] of recorded) expect(JSON.stringify(await engine.view('jobs', { at }))).toBe(live);
+  });
+
   it('status reports position, head, lag and caught-up for readiness', async () => {
     const store = memoryStore();
     await appendAll(store, new MixedWorkload({ seed: 9 }).take(2_000));

@@ -252,6 +252,22 @@ describe('views folded from events (DESIGN.md §4)', () => {
     expect(await store.headPosition()).toBe(position); // nothing stored
   });
 
+  it('unstored CPU/RSS samples published ephemerally show on the live processes view only, for the current pid', async () => {
+    await given('watcher-acme:web', ev('watchers', 'create', 'acme:web', { name: 'web', spec: watcherSpec() }, 'acme'));
+    await given('process-acme:web:0', ev('processes', 'start', 'acme:web:0', { watcher: 'web', slot: 0, minion: 'host1', runId: 'a' }, 'acme'));
+    await given('process-acme:web:0', ev('processes', 'spawn', 'acme:web:0', { pid: 10, minion: 'host1', runId: 'a', startedAt: 1 }, 'acme'));
+    const published = engine.publishEphemeral({ type: 'processes', action: 'stats', key: 'acme:web:0', tenant: 'acme', data: { pid: 10, cpu: 55.5, rss: 4096 } });
+    expect(published).toMatchObject({ object: { cpu: 55.5, rss: 4096, pid: 10 }, original: { cpu: 0, rss: 0 } });
+    expect(engine.get('processes', 'acme:web:0')).toMatchObject({ cpu: 55.5, rss: 4096 });
+    expect(await engine.view('processes')).toEqual([expect.objectContaining({ cpu: 55.5 })]);
+    // the folded views (snapshots, replays, time travel) do not contain it
+    expect(engine.views.processes.get('acme:web:0')).toMatchObject({ cpu: 0 });
+    expect(await engine.view('processes', { at: engine.position - 1 })).toEqual([expect.objectContaining({ cpu: 0 })]);
+    // a new run drops the old run's sample
+    await given('process-acme:web:0', ev('processes', 'exit', 'acme:web:0', { pid: 10, runId: 'a', code: 0, signal: null, exitedAt: 2, durationMs: 1, usage: null }, 'acme', 2));
+    expect(engine.get('processes', 'acme:web:0')).toMatchObject({ cpu: 0, rss: 0, pid: null });
+  });
+
   it('view() filters by visible tenants; tenant-less objects are visible to all', async () => {
     await given('tenant-acme', ev('tenants', 'create', 'acme', { name: 'acme', configVersion: 1 }, 'acme'));
     await given('tenant-beta', ev('tenants', 'create', 'beta', { name: 'beta', configVersion: 1 }, 'beta'));
