@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorralError } from '../../store/index.js';
-import { Principal, TokenService, hashPassword, parsePasswordHash, verifyPassword, Authenticator } from '../../gateway/index.js';
+import { Principal, TokenService, hashPassword, parsePasswordHash, verifyPassword, Authenticator, type AuthorizationRule } from '../../gateway/index.js';
 
 const secret = new Uint8Array(48).fill(9);
 let keys: Awaited<ReturnType<typeof generateKeyPair>>;
@@ -37,9 +37,9 @@ async function reason(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('external issuer and authorization rules', () => {
-  const rules = [
-    { tenant: 'acme', role: 'operate' as const, claims: { groups: 'ops' } },
-    { tenant: '*', role: 'read' as const, claims: { 'realm_access.roles': ['auditor', 'viewer'] } },
+  const rules: AuthorizationRule[] = [
+    { tenant: 'acme', role: 'operate', claims: { groups: 'ops' } },
+    { tenant: '*', role: 'read', claims: { 'realm_access.roles': ['auditor', 'viewer'] } },
   ];
 
   it('verifies tokens against a JWKS URL and grants roles from claims by rule', async () => {
