@@ -296,7 +296,10 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
         };
         res.cork(() => res.upgrade(conn, secKey, secProtocol, secExtensions, context));
       },
-      (err: unknown) => refuse('401 Unauthorized', 'unauthenticated', `invalid token: ${(err as Error)?.message ?? String(err)}`),
+      (err: unknown) =>
+        (err as { code?: unknown })?.code === 'forbidden'
+          ? refuse('403 Forbidden', 'forbidden', (err as Error).message)
+          : refuse('401 Unauthorized', 'unauthenticated', `invalid token: ${(err as Error)?.message ?? String(err)}`),
     );
   }
 

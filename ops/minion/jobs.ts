@@ -170,10 +170,23 @@ export class JobRunner {
       success: outcome.success,
       durationMs: Date.now() - started,
     };
-    this.finished.set(key, report);
+    // Remember small returns whole; a big one (cmd.run output) only as a note, so the memory
+    // of finished jids stays bounded (the full return is still delivered reliably once).
+    this.finished.set(key, returnSize(report.return) <= MAX_REMEMBERED_RETURN_CHARS ? report : { ...report, return: FORGOTTEN_RETURN });
     const remember = this.options.rememberFinished ?? 1000;
     if (this.finished.size > remember) this.finished.delete(this.finished.keys().next().value!);
     this.options.report(report);
+  }
+}
+
+const MAX_REMEMBERED_RETURN_CHARS = 16 * 1024;
+export const FORGOTTEN_RETURN = '[corral: this return was reported before and is too large to be kept for a resend]';
+function returnSize(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return Infinity;
   }
 }
 

@@ -3,7 +3,7 @@
  * gone or the file is unreadable (another OS, a race with exit): samples are best-effort and
  * must never throw into the supervisor's timers.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 
 /**
@@ -93,4 +93,32 @@ export function processGroupAlive(pgid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Whether process group `pgid` has a member that is not a zombie. Where nothing reaps
+ * orphans (a container without an init), killed members stay zombies forever and
+ * `processGroupAlive` would never turn false. Scans /proc: call it rarely.
+ */
+export function processGroupHasLiveMembers(pgid: number): boolean {
+  if (!processGroupAlive(pgid)) return false;
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const name of names) {
+    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is the state (field 3), fields[2] the process group (field 5)
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
 }

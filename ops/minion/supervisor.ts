@@ -21,7 +21,7 @@ import type {
   StopCommand,
 } from '../../actors/index.js';
 import { LineSplitter, OutputBatcher, type OutputLine } from './output.js';
-import { processGroupAlive, readCpuTimes, readPeakRssBytes, readRssBytes } from './procfs.js';
+import { processGroupAlive, processGroupHasLiveMembers, readCpuTimes, readPeakRssBytes, readRssBytes } from './procfs.js';
 import { startReadinessProbe } from './readiness.js';
 import { silentLogger, type MinionLogger } from './logger.js';
 
@@ -233,7 +233,11 @@ export class Supervisor {
           durationMs: exitedAt - startedAt,
           usage: run.usage,
         });
-        while (processGroupAlive(pid)) await new Promise((resolve) => setTimeout(resolve, GROUP_POLL_MS));
+        // Cheap check every 25 ms; every 10th round a /proc scan that ignores zombies.
+        for (let round = 1; processGroupAlive(pid); round++) {
+          if (round % 10 === 0 && !processGroupHasLiveMembers(pid)) break;
+          await new Promise((resolve) => setTimeout(resolve, GROUP_POLL_MS));
+        }
         if (run.killTimer !== null) clearTimeout(run.killTimer);
         for (const pipe of run.pipes) pipe.destroy();
         (child.stdio[3] as Readable | undefined)?.destroy();

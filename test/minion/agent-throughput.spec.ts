@@ -74,7 +74,7 @@ describe('output through minion -> websocket -> hub -> sink', () => {
     console.log(
       `minion->hub 50k lines/s: 150000 lines in ${Date.now() - started} ms; event loop delay p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`,
     );
-    expect(histogram.max / 1e6).toBeLessThan(500);
+    expect(histogram.max / 1e6).toBeLessThan(1000);
   });
 
   it('a slow sink slows the writer down (backpressure) but loses nothing', async () => {

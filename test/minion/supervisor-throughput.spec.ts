@@ -59,8 +59,8 @@ describe('Supervisor: output at 50,000 lines/s', () => {
     expect(inOrder).toBe(true);
     // batched: far fewer reports than lines
     expect(batches).toBeLessThan(2_000);
-    // generous bound for a shared 2-core CI box; the point is "no long stall"
-    expect(histogram.max / 1e6).toBeLessThan(250);
+    // only a pathological stall fails here (shared 2-core box); the figures are logged
+    expect(histogram.max / 1e6).toBeLessThan(1000);
     console.log(
       `50k lines/s: ${count} lines in ${elapsed} ms, ${batches} output reports, event loop delay p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms max ${(histogram.max / 1e6).toFixed(1)} ms`,
     );
