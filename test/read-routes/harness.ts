@@ -16,6 +16,8 @@ export interface ReadHarness {
   gateway: Gateway;
   base: string;
   tokens: { admin: string; tenant0: string; tenant1: string; nothing: string };
+  /** `readAll` calls made by the routes (not by the engine's own folding) */
+  routeReads: { count: number };
   /** appends and waits until the engine has folded everything */
   append(appends: readonly WorkloadAppend[]): Promise<void>;
   appendEvents(stream: string, ...events: EventToAppend[]): Promise<number[]>;
@@ -40,7 +42,20 @@ export async function startReadHarness(options: ReadHarnessOptions = {}): Promis
     version: 'test',
     componentState: () => 'running',
   });
-  registerReadRoutes(gateway, { engine, store });
+  const routeReads = { count: 0 };
+  const routeStore = new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'readAll') {
+        return (...args: Parameters<EventStore['readAll']>) => {
+          routeReads.count++;
+          return target.readAll(...args);
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  registerReadRoutes(gateway, { engine, store: routeStore });
   const port = await gateway.listen('127.0.0.1', 0);
   const issue = async (subject: string, tenants: Record<string, 'read' | 'admin'>): Promise<string> =>
     (await tokens.issue({ subject, tenants, ttlMs: 600_000 })).token;
@@ -53,6 +68,7 @@ export async function startReadHarness(options: ReadHarnessOptions = {}): Promis
     engine,
     gateway,
     base: `http://127.0.0.1:${port}`,
+    routeReads,
     tokens: {
       admin: await issue('admin', { '*': 'admin' }),
       tenant0: await issue('reader0', { tenant0: 'read' }),
