@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MinionReport, RunJobCommand } from '../../actors/index.js';
 import { collectGrains, parseGrainArguments, parseGrainValue } from '../../ops/minion/grains.js';
 import { CMD_OUTPUT_CAP_BYTES, truncationMarker } from '../../ops/minion/job-functions.js';
-import { CANCELLED_RETCODE, JobRunner, TIMEOUT_RETCODE } from '../../ops/minion/jobs.js';
+import { CANCELLED_RETCODE, FORGOTTEN_RETURN, JobRunner, TIMEOUT_RETCODE } from '../../ops/minion/jobs.js';
 import { Supervisor } from '../../ops/minion/supervisor.js';
 import { nodeSpawn, pidAlive, waitFor } from './helpers.js';
 
@@ -173,6 +173,19 @@ describe('JobRunner', () => {
     expect(returns).toHaveLength(2);
     expect(returns[1]).toEqual(returns[0]);
     expect(calls).toBe(1);
+  });
+});
+
+describe('JobRunner memory', () => {
+  it('remembers a large return only as a note (the full return was delivered once)', async () => {
+    const { jobs, returns } = runner();
+    const big = job('test.echo', ['x'.repeat(100_000)]);
+    jobs.run(big);
+    await waitFor(() => returns.length === 1, 'first return');
+    expect(returns[0]!.return).toHaveLength(100_000);
+    jobs.run(big);
+    expect(returns[1]!.return).toBe(FORGOTTEN_RETURN);
+    expect(returns[1]!.retcode).toBe(returns[0]!.retcode);
   });
 });
 
