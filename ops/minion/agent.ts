@@ -170,7 +170,7 @@ export class MinionAgent {
   }
 
   /** Resolves once the agent is connected and welcomed (for tests and `corral serve`). */
-  waitConnected(timeoutMs = 10_000): Promise<void> {
+  waitConnected(timeoutMs = 30_000): Promise<void> {
     if (this.currentState === 'connected') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import type { MinionReport, SpawnCommand } from '../../actors/index.js';
 
 /** Polls `condition` until it holds or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(condition: () => T | undefined | false | null, what: string, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(condition: () => T | undefined | false | null, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = condition();

@@ -215,16 +215,16 @@ describe('Supervisor: stop and signals', () => {
 describe('Supervisor: stats', () => {
   it('samples CPU% and RSS from /proc and puts the last sample into exited.usage', async () => {
     const { log, supervisor } = supervise({ statsIntervalMs: 200 });
-    // burn 800 ms of CPU (not wall time: the test machine may be busy)
-    const command = nodeSpawn(`const b = Buffer.alloc(64 * 1024 * 1024, 1); while (process.cpuUsage().user < 800000) {}`);
+    // burn CPU time, not wall time: the shared test machine may be very busy
+    const command = nodeSpawn(`const b = Buffer.alloc(64 * 1024 * 1024, 1); while (process.cpuUsage().user < 400000) {}`);
     supervisor.spawn(command);
-    const exited = await waitFor(() => log.of('exited', command.runId)[0], 'exited');
+    const exited = await waitFor(() => log.of('exited', command.runId)[0], 'exited', 60_000);
     const samples = log.of('stats').flatMap((r) => r.samples).filter((s) => s.runId === command.runId);
     expect(samples.length).toBeGreaterThanOrEqual(2);
     expect(Math.max(...samples.map((s) => s.cpu))).toBeGreaterThan(5);
     expect(Math.max(...samples.map((s) => s.rss))).toBeGreaterThan(64 * 1024 * 1024);
     expect(exited.usage).not.toBeNull();
-    expect(exited.usage!.cpuUserMs + exited.usage!.cpuSystemMs).toBeGreaterThan(200);
+    expect(exited.usage!.cpuUserMs + exited.usage!.cpuSystemMs).toBeGreaterThan(100);
     expect(exited.usage!.maxRssBytes).toBeGreaterThan(64 * 1024 * 1024);
   });
 });
