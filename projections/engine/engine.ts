@@ -4,12 +4,10 @@ import type { ModelApiRange } from '../../actors/component/events.js';
 import type { Change } from '../change.js';
 import { MODEL_API, assertModel, downcastView } from '../model/versions.js';
 import {
-  FOLDED_VIEW_NAMES,
   VIEW_NAMES,
   cloneViewState,
   countViewObjects,
   createEmptyViewState,
-  type ConnectionView,
   type FoldedViewName,
   type ProcessView,
   type ViewName,
@@ -19,6 +17,10 @@ import { foldBatch } from './changes.js';
 import { changesAfter, foldStoreRange, type ChangesAfterOptions } from './history.js';
 import { noopLogger, type ProjectionLogger } from './logger.js';
 import { SnapshotDirectory, encodeSnapshot } from './snapshot-files.js';
+import { EphemeralState, type EphemeralChange } from './ephemeral.js';
+import { connectionTenants, tenantOf, visibility } from './visibility.js';
+
+export type { EphemeralChange } from './ephemeral.js';
 
 export interface ProjectionEngineOptions {
   store: EventStore;
@@ -64,8 +66,6 @@ export interface ViewQuery {
   model?: number;
 }
 
-/** A change the gateway publishes without storing it (connections, unsampled stats). */
-export type EphemeralChange = Pick<Change, 'type' | 'action' | 'key'> & Partial<Change>;
 
 interface MemorySnapshot {
   position: number;
@@ -95,13 +95,7 @@ export class ProjectionEngine {
   private readonly snapshots: SnapshotDirectory | null;
   private readonly changes = new Subject<readonly Change[]>();
   private state: ViewState = createEmptyViewState();
-  private readonly connections = new Map<string, ConnectionView>();
-  /**
-   * Unstored CPU/RSS samples (`processes.stats` published ephemerally): shown on the live
-   * processes view while they belong to the process's current pid, never folded, never
-   * snapshotted, so replays stay deterministic.
-   */
-  private readonly liveStats = new Map<string, { pid: number; cpu: number; rss: number }>();
+  private readonly ephemeral = new EphemeralState();
   private readonly ring: MemorySnapshot[] = [];
   private folded = 0;
   private positionValue = 0;
@@ -225,7 +219,7 @@ export class ProjectionEngine {
       if (query.at !== undefined || query.atTime !== undefined) {
         throw new InvalidArgumentError('the connections view is live only: it has no history (at/atTime)');
       }
-      return [...this.connections.values()].filter((connection) => visible(connectionTenants(connection)));
+      return [...this.ephemeral.connections.values()].filter((connection) => visible(connectionTenants(connection)));
     }
     let at = query.at;
     if (query.atTime !== undefined) {
@@ -233,11 +227,11 @@ export class ProjectionEngine {
       at = await this.positionAtTime(query.atTime);
     }
     const state = at === undefined ? this.state : await this.stateAtChecked(at);
-    const overlay = at === undefined && viewName === 'processes' && this.liveStats.size > 0;
+    const overlay = at === undefined && viewName === 'processes' && this.ephemeral.hasLiveStats;
     const result: object[] = [];
     for (let object of (state[viewName] as Map<string, object>).values()) {
       if (!visible(tenantOf(viewName, object))) continue;
-      if (overlay) object = this.withLiveStats(object as ProcessView);
+      if (overlay) object = this.ephemeral.withLiveStats(object as ProcessView);
       result.push(model === MODEL_API.max ? object : downcastView(viewName, object, model));
     }
     return result;
@@ -247,8 +241,8 @@ export class ProjectionEngine {
   get(name: string, key: string, options: { model?: number } = {}): object | null {
     const viewName = this.assertViewName(name);
     const model = options.model === undefined ? this.ownModel : assertModel(options.model, this.served, 'model');
-    let object = viewName === 'connections' ? this.connections.get(key) : (this.state[viewName] as Map<string, object>).get(key);
-    if (object !== undefined && viewName === 'processes') object = this.withLiveStats(object as ProcessView);
+    let object = viewName === 'connections' ? this.ephemeral.connections.get(key) : (this.state[viewName] as Map<string, object>).get(key);
+    if (object !== undefined && viewName === 'processes') object = this.ephemeral.withLiveStats(object as ProcessView);
     return object === undefined ? null : downcastView(viewName, object, model);
   }
 
@@ -270,27 +264,7 @@ export class ProjectionEngine {
    * changes also maintain the connections view (`destroy` removes the object).
    */
   publishEphemeral(change: EphemeralChange): Change {
-    let original = change.original ?? null;
-    let object = change.object ?? null;
-    if (change.type === 'processes' && change.action === 'stats') {
-      const sample = change.data as { pid?: unknown; cpu?: unknown; rss?: unknown } | null;
-      const current = this.state.processes.get(change.key);
-      if (current && sample && sample.pid === current.pid && typeof sample.cpu === 'number' && typeof sample.rss === 'number') {
-        original = original ?? (this.withLiveStats(current) as unknown as Record<string, unknown>);
-        this.liveStats.set(change.key, { pid: sample.pid as number, cpu: sample.cpu, rss: sample.rss });
-        const sampled = { ...current, cpu: sample.cpu, rss: sample.rss };
-        object = object ?? (downcastView('processes', sampled, this.ownModel) as unknown as Record<string, unknown>);
-        original = downcastView('processes', original, this.ownModel);
-      }
-    } else if (change.type === 'connections') {
-      original = (this.connections.get(change.key) as Record<string, unknown> | undefined) ?? null;
-      if (change.action === 'destroy') {
-        this.connections.delete(change.key);
-        object = object ?? original;
-      } else if (object) {
-        this.connections.set(change.key, object as ConnectionView);
-      }
-    }
+    const { object, original } = this.ephemeral.apply(change, this.state.processes.get(change.key), this.ownModel);
     const full: Change = {
       position: change.position ?? this.positionValue,
       time: change.time ?? Date.now(),
@@ -309,16 +283,6 @@ export class ProjectionEngine {
     };
     if (!this.stopped) this.changes.next([full]);
     return full;
-  }
-
-  private withLiveStats(process: ProcessView): ProcessView {
-    const sample = this.liveStats.get(process.key);
-    if (!sample) return process;
-    if (sample.pid !== process.pid) {
-      this.liveStats.delete(process.key); // a sample of an earlier run
-      return process;
-    }
-    return { ...process, cpu: sample.cpu, rss: sample.rss };
   }
 
   /** A private copy of the folded views as they were right after `position` (time travel). */
@@ -508,25 +472,3 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
   return new ProjectionEngine(options);
 }
 
-function visibility(query: ViewQuery): (tenants: string | readonly string[] | undefined) => boolean {
-  let allowed: Set<string> | null = null;
-  if (query.tenants && !query.tenants.includes('*')) allowed = new Set(query.tenants);
-  const only = query.tenant;
-  return (tenant) => {
-    if (tenant === undefined) return only === undefined;
-    const list = typeof tenant === 'string' ? [tenant] : tenant;
-    if (only !== undefined && !list.includes(only)) return false;
-    if (allowed === null) return true;
-    return list.some((name) => allowed!.has(name));
-  };
-}
-
-function tenantOf(view: FoldedViewName, object: object): string | undefined {
-  return view === 'tenants' ? (object as { key: string }).key : (object as { tenant?: string }).tenant;
-}
-
-function connectionTenants(connection: ConnectionView): readonly string[] {
-  return connection.tenants ?? [];
-}
-
-export { FOLDED_VIEW_NAMES };
