@@ -78,7 +78,16 @@ describe('time travel over HTTP', () => {
       expect(jobs.body.items).toEqual(recording.jobs.tenant0);
       const tenants = await get(`/api/v1/tenants?at=${recording.position}`);
       expect(tenants.body.items).toEqual(recording.tenants);
+      const job = recording.jobs.tenant0.at(-1) as { jid: string };
+      const one = await get(`/api/v1/tenants/tenant0/jobs/${job.jid}?at=${recording.position}`, h.tokens.tenant0);
+      expect(one.body).toEqual(job);
+      expect(one.headers.get('x-corral-position')).toBe(String(recording.position));
     }
+    const firstJob = recordings.at(-1)!.jobs.tenant0.at(-1) as { jid: string };
+    const before = await get(`/api/v1/tenants/tenant0/jobs/${firstJob.jid}?at=${recordings[0]!.position}`);
+    const created = recordings.findIndex((r) => r.jobs.tenant0.some((j: any) => j.jid === firstJob.jid));
+    expect(created).toBeGreaterThan(0);
+    expect(before.status).toBe(404);
   });
 
   it('?at= an ISO time shows the log as it stood then', async () => {

@@ -73,11 +73,20 @@ export async function listView(ctx: RequestContext, deps: ReadDeps, view: string
   return HttpReply.json(body, 200, { 'x-corral-position': String(position) });
 }
 
-/** One live object by key, or a 404 naming what was not found. */
-export function getViewObject(ctx: RequestContext, deps: ReadDeps, view: string, key: string, what: string): HttpReply {
+/** One object by key, now or (`?at=`) as it was then; a 404 naming what was not found. */
+export async function getViewObject(ctx: RequestContext, deps: ReadDeps, view: string, key: string, what: string): Promise<HttpReply> {
   const model = parseModel(ctx.query.model);
-  const position = deps.engine.position;
-  const object = deps.engine.get(view, key, model === undefined ? {} : { model });
+  const at = await resolveAt(ctx.query.at, deps);
+  let position: number;
+  let object: object | null;
+  if (at === undefined) {
+    position = deps.engine.position;
+    object = deps.engine.get(view, key, model === undefined ? {} : { model });
+  } else {
+    position = at;
+    const objects = await deps.engine.view(view, { at, ...(model === undefined ? {} : { model }) });
+    object = objects.find((candidate) => (candidate as { key: string }).key === key) ?? null;
+  }
   if (object === null) throw new NotFoundError(`${what} not found (as of log position ${position})`, { view, key });
   return HttpReply.json(object, 200, { 'x-corral-position': String(position) });
 }
