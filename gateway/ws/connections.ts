@@ -1,0 +1,168 @@
+import type { ConnectionView, ProjectionEngine } from '../../projections/index.js';
+import type { Principal } from '../auth/index.js';
+import type { WebSocket } from '../uws.js';
+import type { Frame } from './frames.js';
+import type { Member, Outlet } from './fanout.js';
+import { objectVisible, scopeTenants, type TenantScope } from './scope.js';
+import type { WsMetrics } from './metrics.js';
+
+export type ConnectionKind = 'ws' | 'drp' | 'salt';
+
+/**
+ * One open websocket of any protocol: the hub's `Outlet`, and an entry of the connections
+ * view. Everything a protocol handler keeps per socket hangs off it (uWS user data).
+ */
+export class WsConnection implements Outlet {
+  ws: WebSocket<WsConnection> | null = null;
+  closed = false;
+  readonly members = new Set<Member>();
+  readonly createdAt = Date.now();
+  /** protocol state (native subscriptions by id, Digital Rebar registers, Salt readiness) */
+  protocol: unknown = null;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    readonly key: string,
+    readonly kind: ConnectionKind,
+    readonly principal: Principal,
+    readonly scope: TenantScope,
+    readonly remoteAddress: string,
+    private readonly lowWaterBytes: number,
+  ) {}
+
+  bufferedAmount(): number {
+    return this.ws !== null && !this.closed ? this.ws.getBufferedAmount() : 0;
+  }
+
+  send(frame: Frame, binary: boolean): void {
+    const ws = this.ws;
+    if (ws === null || this.closed) return;
+    ws.cork(() => ws.send(frame, binary));
+  }
+
+  /** Many frames in one cork: one write syscall instead of one per frame. */
+  sendFrames(frames: readonly Frame[], binary: boolean): void {
+    const ws = this.ws;
+    if (ws === null || this.closed || frames.length === 0) return;
+    ws.cork(() => {
+      for (const frame of frames) ws.send(frame, binary);
+    });
+  }
+
+  subscribe(topic: string): void {
+    if (this.ws !== null && !this.closed) this.ws.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (this.ws !== null && !this.closed) this.ws.unsubscribe(topic);
+  }
+
+  waitForRoom(): Promise<void> {
+    if (this.closed || this.bufferedAmount() < this.lowWaterBytes) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** uWS `drain`: wakes catch-ups once the socket is below the low-water mark. */
+  drained(): void {
+    if (this.waiters.length === 0 || this.bufferedAmount() >= this.lowWaterBytes) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Closes after what is already queued (uWS sends the close frame behind the buffered bytes). */
+  end(code: number, reason: string): void {
+    const ws = this.ws;
+    if (ws === null || this.closed) return;
+    try {
+      ws.cork(() => ws.end(code, reason.slice(0, 120)));
+    } catch {
+      // closed by the peer in the meantime
+    }
+  }
+
+  markClosed(): void {
+    this.closed = true;
+    this.ws = null;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** The connections view object (DESIGN.md §4), with live buffer and lag figures. */
+  view(position: number): ConnectionView {
+    let lag = 0;
+    const subscriptions: string[] = [];
+    for (const member of this.members) {
+      subscriptions.push(member.group.key.split('|').slice(-1)[0]!.replace(/\n/g, ' '));
+      if (member.mode !== 'live') lag = Math.max(lag, position - member.lastDelivered);
+    }
+    return {
+      key: this.key,
+      principal: this.principal.subject,
+      tenants: scopeTenants(this.scope),
+      kind: this.kind,
+      createdAt: this.createdAt,
+      subscriptions,
+      bufferedBytes: this.bufferedAmount(),
+      lag,
+      remoteAddress: this.remoteAddress,
+    };
+  }
+}
+
+/**
+ * The open websockets of this node. `create`/`destroy` are published as ephemeral changes
+ * (`engine.publishEphemeral`): streamed to subscribers and kept in the engine's connections
+ * view, never stored (DESIGN.md §3).
+ */
+export class ConnectionRegistry {
+  private readonly open = new Map<string, WsConnection>();
+  private serial = 0;
+
+  constructor(
+    private readonly engine: ProjectionEngine,
+    private readonly metrics?: WsMetrics,
+  ) {}
+
+  /**
+   * `<ip>:<n>`: uWebSockets.js 20.30 does not expose the peer's port, so the second part is
+   * this node's connection serial number (unique while the node runs), not the TCP port.
+   */
+  nextKey(remoteAddress: string): string {
+    return `${remoteAddress}:${++this.serial}`;
+  }
+
+  add(connection: WsConnection): void {
+    this.open.set(connection.key, connection);
+    this.metrics?.connected(connection.kind, 1);
+    const object = connection.view(this.engine.position);
+    this.engine.publishEphemeral({ type: 'connections', action: 'create', key: connection.key, object, principal: connection.principal.subject });
+  }
+
+  remove(connection: WsConnection): void {
+    if (!this.open.delete(connection.key)) return;
+    this.metrics?.connected(connection.kind, -1);
+    const object = { ...connection.view(this.engine.position), bufferedBytes: 0 };
+    this.engine.publishEphemeral({ type: 'connections', action: 'destroy', key: connection.key, object, principal: connection.principal.subject });
+  }
+
+  all(): WsConnection[] {
+    return [...this.open.values()];
+  }
+
+  /** What a principal may see: connections sharing one of its tenants; `*` sees all. */
+  visibleTo(scope: TenantScope): ConnectionView[] {
+    const position = this.engine.position;
+    const views: ConnectionView[] = [];
+    for (const connection of this.open.values()) {
+      const view = connection.view(position);
+      if (objectVisible(scope, 'connections', view)) views.push(view);
+    }
+    return views;
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+}

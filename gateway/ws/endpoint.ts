@@ -1,0 +1,197 @@
+import { isCorralError } from '../../store/index.js';
+import type { Principal } from '../auth/index.js';
+import type { Gateway } from '../server.js';
+import type { HttpRequest, HttpResponse, SocketContext, WebSocket } from '../uws.js';
+import type { FanoutHub } from './fanout.js';
+import type { ConnectionRegistry, ConnectionKind } from './connections.js';
+import { WsConnection } from './connections.js';
+import type { WsLimits } from './limits.js';
+import { scopeOf } from './scope.js';
+
+/** Close codes of DESIGN.md §8. */
+export const CLOSE = {
+  unauthenticated: 4001,
+  forbidden: 4003,
+  protocolError: 4400,
+  restarting: 1012,
+  goingAway: 1001,
+} as const;
+
+/** Everything the upgrade handler copied off the uWS request (it is freed when the handler returns). */
+export interface UpgradeRequest {
+  url: string;
+  query: URLSearchParams;
+  headers: Record<string, string>;
+  /** path parameters of the pattern, in order */
+  parameters: string[];
+  remoteAddress: string;
+  /** subprotocols the client offered, in its order */
+  offeredProtocols: string[];
+}
+
+export interface EndpointSpec {
+  pattern: string;
+  kind: ConnectionKind;
+  /** who is connecting; throw (CorralError `unauthenticated`/`forbidden`) to refuse */
+  authenticate(request: UpgradeRequest): Promise<Principal>;
+  /**
+   * `http`: refuse with an HTTP 401/403 before the upgrade (Salt's contract); `close`: accept
+   * the upgrade and close with 4001/4003 and the reason, which browsers can read
+   */
+  refuse: 'http' | 'close';
+  /** the subprotocol to answer with ('' for none) and protocol state for the connection */
+  accept(request: UpgradeRequest, principal: Principal): { subprotocol: string; state: unknown };
+  open?(connection: WsConnection): void;
+  message(connection: WsConnection, message: ArrayBuffer, isBinary: boolean): void;
+  close?(connection: WsConnection): void;
+}
+
+export interface EndpointContext {
+  gateway: Gateway;
+  hub: FanoutHub;
+  registry: ConnectionRegistry;
+  limits: WsLimits;
+  log: { warn(object: object, message: string): void; error(object: object, message: string): void };
+}
+
+interface Refused {
+  refused: { code: number; reason: string };
+}
+
+/** uWS copies the user data's own properties into its own object: the connection rides in a field. */
+type UserData = { connection: WsConnection } | Refused;
+
+/**
+ * Registers a websocket endpoint with authentication at the upgrade (the uWS async-upgrade
+ * pattern: copy the request, `onAborted`, then upgrade inside `cork`), the connections view,
+ * backpressure wake-ups and cleanup. Protocols only supply the message handling.
+ */
+export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): void {
+  const { gateway, hub, registry, limits } = context;
+  const parameterCount = (spec.pattern.match(/\/:/g) ?? []).length;
+
+  function upgrade(res: HttpResponse, req: HttpRequest, socketContext: SocketContext): void {
+    const headers: Record<string, string> = {};
+    req.forEach((key, value) => (headers[key] = value));
+    const parameters: string[] = [];
+    for (let i = 0; i < parameterCount; i++) parameters.push(decodeParameter(req.getParameter(i) ?? ''));
+    const request: UpgradeRequest = {
+      url: req.getUrl(),
+      query: new URLSearchParams(req.getQuery() ?? ''),
+      headers,
+      parameters,
+      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      offeredProtocols: (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    };
+    const secKey = headers['sec-websocket-key'] ?? '';
+    const secExtensions = headers['sec-websocket-extensions'] ?? '';
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const upgradeWith = (data: UserData, subprotocol: string): void => {
+      if (aborted) return;
+      res.cork(() => res.upgrade<UserData>(data, secKey, subprotocol, secExtensions, socketContext));
+    };
+    spec.authenticate(request).then(
+      (principal) => {
+        if (aborted) return;
+        let accepted: { subprotocol: string; state: unknown };
+        try {
+          accepted = spec.accept(request, principal);
+        } catch (error) {
+          refuse(error);
+          return;
+        }
+        const connection = new WsConnection(
+          registry.nextKey(request.remoteAddress),
+          spec.kind,
+          principal,
+          scopeOf(principal),
+          request.remoteAddress,
+          limits.lowWaterBytes,
+        );
+        connection.protocol = accepted.state;
+        upgradeWith({ connection }, accepted.subprotocol);
+      },
+      (error: unknown) => refuse(error),
+    );
+
+    function refuse(error: unknown): void {
+      if (aborted) return;
+      const code = isCorralError(error) ? error.code : 'internal';
+      const forbidden = code === 'forbidden';
+      const message = isCorralError(error) && code !== 'internal' ? error.message : 'authentication failed';
+      if (spec.refuse === 'http' || code === 'bad-request') {
+        const status = forbidden ? '403 Forbidden' : code === 'bad-request' ? '400 Bad Request' : '401 Unauthorized';
+        res.cork(() => {
+          res
+            .writeStatus(status)
+            .writeHeader('content-type', 'application/json')
+            .end(JSON.stringify({ error: { code: forbidden ? 'forbidden' : code === 'bad-request' ? code : 'unauthenticated', message } }));
+        });
+        return;
+      }
+      const offered = request.offeredProtocols.find((p) => !p.startsWith('corral.token.')) ?? '';
+      upgradeWith({ refused: { code: forbidden ? CLOSE.forbidden : CLOSE.unauthenticated, reason: message } }, offered);
+    }
+  }
+
+  gateway.ws<UserData>(spec.pattern, {
+    maxPayloadLength: limits.maxPayloadBytes,
+    maxBackpressure: limits.uwsMaxBackpressure,
+    closeOnBackpressureLimit: 0,
+    idleTimeout: limits.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    upgrade,
+    open(ws: WebSocket<UserData>) {
+      const data = ws.getUserData();
+      if ('refused' in data) {
+        ws.end(data.refused.code, data.refused.reason.slice(0, 120));
+        return;
+      }
+      const connection = data.connection;
+      connection.ws = ws as unknown as WebSocket<WsConnection>;
+      registry.add(connection);
+      try {
+        spec.open?.(connection);
+      } catch (error) {
+        context.log.error({ err: error, kind: spec.kind }, 'websocket open handler failed');
+        connection.end(1011, 'internal error');
+      }
+    },
+    message(ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean) {
+      const data = ws.getUserData();
+      if ('refused' in data || data.connection.closed) return;
+      try {
+        spec.message(data.connection, message, isBinary);
+      } catch (error) {
+        // a handler bug must not take the server down; the client gets a protocol error
+        context.log.error({ err: error, kind: spec.kind }, 'websocket message handler failed');
+        data.connection.end(CLOSE.protocolError, 'the server could not handle this frame');
+      }
+    },
+    drain(ws: WebSocket<UserData>) {
+      const data = ws.getUserData();
+      if (!('refused' in data)) data.connection.drained();
+    },
+    close(ws: WebSocket<UserData>) {
+      const data = ws.getUserData();
+      if ('refused' in data) return;
+      const connection = data.connection;
+      connection.markClosed();
+      for (const member of [...connection.members]) hub.leave(member);
+      try {
+        spec.close?.(connection);
+      } finally {
+        registry.remove(connection);
+      }
+    },
+  });
+}
+
+function decodeParameter(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,300 @@
+import { Unpackr } from 'msgpackr';
+import { CorralError, isValidName } from '../../store/index.js';
+import { MODEL_API, isFilterSyntaxError, type ProjectionEngine } from '../../projections/index.js';
+import { errorToHttp } from '../http/index.js';
+import type { Principal, Role } from '../auth/index.js';
+import type { Member } from './fanout.js';
+import type { WsConnection } from './connections.js';
+import { CLOSE, registerEndpoint, type EndpointContext, type UpgradeRequest } from './endpoint.js';
+import { NativeEventFormat, encodeMessage, type WireEncoding } from './frames.js';
+import { snapshotItems } from './snapshot.js';
+
+/**
+ * The command table the `cmd` op dispatches to (the actor runtime, wired by the node).
+ * Resolves with the positions of the appended events; rejects with CorralErrors
+ * (`conflict` with expected/actual revisions, `not-found`, `bad-request`, ...).
+ */
+export type CommandTable = (
+  name: string,
+  tenant: string,
+  args: Record<string, unknown>,
+  principal: Principal,
+  expectedRevision: number | undefined,
+) => Promise<{ positions: number[] }>;
+
+export const NATIVE_JSON = 'corral.v1.json';
+export const NATIVE_MSGPACK = 'corral.v1.msgpack';
+/** `Sec-WebSocket-Protocol: corral.v1.json, corral.token.<jwt>`: the browser-friendly way to send a token. */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'corral.token.';
+
+/** Consecutive undecodable frames before the socket is closed with 4400. */
+const MAX_BAD_FRAMES = 20;
+const MAX_ID_LENGTH = 128;
+
+interface Pending {
+  pending: true;
+}
+
+interface NativeState {
+  encoding: WireEncoding;
+  /** subscriptions by client id; `Pending` while a `sub` is still resolving (snapshot, time) */
+  subs: Map<string, Member | Pending>;
+  badFrames: number;
+}
+
+export interface NativeOptions {
+  engine: ProjectionEngine;
+  commands?: CommandTable;
+}
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+/** Role a command needs (DESIGN.md §7): tenant and watcher configuration `admin`, the rest `operate`. */
+export function roleForCommand(name: string): Role {
+  if (name.startsWith('tenants.')) return 'admin';
+  if (/^watchers\.(create|update|destroy|delete|configure|patch)$/.test(name)) return 'admin';
+  return 'operate';
+}
+
+/** Native `/ws` (DESIGN.md §8.1). */
+export function registerNativeProtocol(context: EndpointContext, options: NativeOptions): { broadcast(message: object): void } {
+  const { hub, limits } = context;
+  const { engine } = options;
+  const open = new Set<WsConnection>();
+
+  const stateOf = (connection: WsConnection): NativeState => connection.protocol as NativeState;
+  const reply = (connection: WsConnection, message: object): void => {
+    const state = stateOf(connection);
+    connection.send(encodeMessage(state.encoding, message), state.encoding === 'msgpack');
+  };
+  const fail = (connection: WsConnection, id: unknown, error: unknown): void => {
+    const body = isFilterSyntaxError(error)
+      ? { code: 'bad-request', message: error.message, position: error.position, expected: error.expected }
+      : errorToHttp(error).body.error;
+    if (errorToHttp(error).internal) context.log.error({ err: error }, 'native websocket request failed');
+    reply(connection, { op: 'error', ...(typeof id === 'string' ? { id } : {}), ...body });
+  };
+
+  registerEndpoint(context, {
+    pattern: '/ws',
+    kind: 'ws',
+    refuse: 'close',
+    authenticate: (request) => authenticateNative(context, request),
+    accept(request) {
+      const offered = request.offeredProtocols.filter((p) => !p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+      const chosen = offered.find((p) => p === NATIVE_MSGPACK || p === NATIVE_JSON);
+      if (offered.length > 0 && !chosen) {
+        throw new CorralError('bad-request', `unsupported subprotocol ${offered.join(', ')}: use ${NATIVE_JSON} or ${NATIVE_MSGPACK}`);
+      }
+      const state: NativeState = { encoding: chosen === NATIVE_MSGPACK ? 'msgpack' : 'json', subs: new Map(), badFrames: 0 };
+      return { subprotocol: chosen ?? '', state };
+    },
+    open: (connection) => void open.add(connection),
+    close: (connection) => void open.delete(connection),
+    message(connection, data, isBinary) {
+      const state = stateOf(connection);
+      let message: unknown;
+      try {
+        message = decodeFrame(state.encoding, data, isBinary);
+      } catch (error) {
+        if (++state.badFrames >= MAX_BAD_FRAMES) {
+          connection.end(CLOSE.protocolError, `${MAX_BAD_FRAMES} undecodable frames in a row`);
+          return;
+        }
+        fail(connection, undefined, error);
+        return;
+      }
+      state.badFrames = 0;
+      if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+        fail(connection, undefined, new CorralError('bad-request', 'a frame must be one object with an "op" field'));
+        return;
+      }
+      const frame = message as Record<string, unknown>;
+      try {
+        switch (frame.op) {
+          case 'sub':
+            subscribe(connection, frame);
+            return;
+          case 'unsub':
+            unsubscribe(connection, frame);
+            return;
+          case 'ping':
+            reply(connection, { op: 'pong', ...(typeof frame.id === 'string' ? { id: frame.id } : {}), position: engine.position });
+            return;
+          case 'cmd':
+            command(connection, frame);
+            return;
+          default:
+            throw new CorralError(
+              'bad-request',
+              frame.op === undefined ? 'missing field "op"' : `unknown op ${JSON.stringify(String(frame.op)).slice(0, 60)}: expected sub, unsub, ping or cmd`,
+              { field: 'op' },
+            );
+        }
+      } catch (error) {
+        fail(connection, frame.id, error);
+      }
+    },
+  });
+
+  function subscribe(connection: WsConnection, frame: Record<string, unknown>): void {
+    const state = stateOf(connection);
+    const id = requireId(frame.id);
+    if (state.subs.has(id)) throw new CorralError('bad-request', `subscription id ${JSON.stringify(id)} is already in use on this socket`, { field: 'id' });
+    if (state.subs.size >= limits.maxSubscriptionsPerSocket) {
+      throw new CorralError('bad-request', `too many subscriptions on this socket (limit ${limits.maxSubscriptionsPerSocket}); unsub some first`, {
+        field: 'id',
+        limit: limits.maxSubscriptionsPerSocket,
+      });
+    }
+    const select = frame.select;
+    if (typeof select !== 'string' || select === '') throw new CorralError('bad-request', 'missing field "select": a specifier type.action.key', { field: 'select' });
+    if (frame.filter !== undefined && typeof frame.filter !== 'string') throw new CorralError('bad-request', 'field "filter" must be a string', { field: 'filter' });
+    const model = frame.model === undefined ? engine.ownModel : frame.model;
+    if (typeof model !== 'number' || !Number.isInteger(model) || model < MODEL_API.min || model > engine.ownModel) {
+      throw new CorralError('bad-request', `field "model" must be an integer from ${MODEL_API.min} to ${engine.ownModel}`, { field: 'model' });
+    }
+    for (const flag of ['batch', 'snapshot'] as const) {
+      if (frame[flag] !== undefined && typeof frame[flag] !== 'boolean') throw new CorralError('bad-request', `field "${flag}" must be true or false`, { field: flag });
+    }
+    const specifier = frame.filter ? `${select}.${frame.filter}` : select;
+    if (frame.filter && select.split('.').length > 3) {
+      throw new CorralError('bad-request', 'give the filter either inside "select" (type.action.key.filter) or in "filter", not both', { field: 'filter' });
+    }
+    const from = parseFrom(frame.from);
+    const format = new NativeEventFormat(id, state.encoding, model, frame.batch === true);
+    let group;
+    try {
+      group = hub.group('native', [specifier], format, connection.scope);
+    } catch (error) {
+      if (isFilterSyntaxError(error) && frame.filter && error.position > select.length) {
+        throw Object.assign(error, { position: error.position - select.length - 1, field: 'filter' });
+      }
+      throw error;
+    }
+    // Reserve the id now: an `unsub` arriving while the start position resolves cancels it.
+    const reservation: Pending = { pending: true };
+    state.subs.set(id, reservation);
+    hub.retain(group);
+    void (async () => {
+      let position: number;
+      let items: object[] | null = null;
+      try {
+        position = await resolveFrom(engine, from);
+        if (frame.snapshot === true) items = await snapshotItems(engine, specifier, connection.scope, position, model);
+      } catch (error) {
+        hub.release(group);
+        if (state.subs.get(id) !== reservation) return;
+        state.subs.delete(id);
+        fail(connection, id, error);
+        return;
+      }
+      if (connection.closed || state.subs.get(id) !== reservation) {
+        hub.release(group);
+        return;
+      }
+      reply(connection, { op: 'subscribed', id, position });
+      if (items) reply(connection, { op: 'snapshot', id, position, items });
+      state.subs.set(id, hub.join(connection, group, position));
+      hub.release(group);
+    })();
+  }
+
+  function unsubscribe(connection: WsConnection, frame: Record<string, unknown>): void {
+    const state = stateOf(connection);
+    const id = requireId(frame.id);
+    if (!state.subs.has(id)) throw new CorralError('not-found', `no subscription ${JSON.stringify(id)} on this socket`, { field: 'id' });
+    const member = state.subs.get(id);
+    state.subs.delete(id);
+    if (member && !('pending' in member)) hub.leave(member);
+    reply(connection, { op: 'unsubscribed', id });
+  }
+
+  function command(connection: WsConnection, frame: Record<string, unknown>): void {
+    const id = requireId(frame.id);
+    const { name, tenant, args = {}, expectedRevision } = frame;
+    if (typeof name !== 'string' || !/^[a-z_]+\.[a-z_]+$/.test(name)) {
+      throw new CorralError('bad-request', 'field "name" must be a command name like "watchers.start"', { field: 'name' });
+    }
+    if (typeof tenant !== 'string' || !isValidName(tenant)) throw new CorralError('bad-request', 'field "tenant" must be a tenant name', { field: 'tenant' });
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new CorralError('bad-request', 'field "args" must be an object', { field: 'args' });
+    if (expectedRevision !== undefined && (typeof expectedRevision !== 'number' || !Number.isInteger(expectedRevision) || expectedRevision < -1)) {
+      throw new CorralError('bad-request', 'field "expectedRevision" must be an integer >= -1', { field: 'expectedRevision' });
+    }
+    connection.principal.require(tenant, roleForCommand(name));
+    if (!options.commands) throw new CorralError('unavailable', 'commands are not available on this node');
+    options.commands(name, tenant, args as Record<string, unknown>, connection.principal, expectedRevision as number | undefined).then(
+      (result) => reply(connection, { op: 'ack', id, positions: result.positions }),
+      (error: unknown) => fail(connection, id, error),
+    );
+  }
+
+  return {
+    broadcast(message: object): void {
+      for (const connection of open) reply(connection, message);
+    },
+  };
+}
+
+async function authenticateNative(context: EndpointContext, request: UpgradeRequest): Promise<Principal> {
+  const authenticator = context.gateway.authenticator;
+  const fromProtocol = request.offeredProtocols.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+  if (fromProtocol && !request.headers.authorization && !request.query.get('token')) {
+    return authenticator.authenticateToken(fromProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
+  }
+  const principal = await authenticator.authenticateRequest({ headers: request.headers, query: Object.fromEntries(request.query) }, false);
+  if (Object.keys(principal.tenants).length === 0) throw new CorralError('forbidden', `${principal.subject} has no tenant`);
+  return principal;
+}
+
+function decodeFrame(encoding: WireEncoding, data: ArrayBuffer, isBinary: boolean): unknown {
+  if (encoding === 'msgpack') {
+    if (!isBinary) throw new CorralError('bad-request', `text frame on ${NATIVE_MSGPACK}: send binary msgpack frames`);
+    try {
+      return unpackr.unpack(new Uint8Array(data.slice(0)));
+    } catch (error) {
+      throw new CorralError('bad-request', `frame is not valid msgpack: ${(error as Error).message}`.slice(0, 200));
+    }
+  }
+  const text = Buffer.from(data).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CorralError('bad-request', `frame is not valid JSON: ${(error as Error).message}`.slice(0, 200));
+  }
+}
+
+function requireId(id: unknown): string {
+  if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) {
+    throw new CorralError('bad-request', `field "id" must be a non-empty string of at most ${MAX_ID_LENGTH} characters`, { field: 'id' });
+  }
+  return id;
+}
+
+type From = 'now' | 'start' | number | { time: string };
+
+function parseFrom(from: unknown): From {
+  if (from === undefined || from === 'now') return 'now';
+  if (from === 'start') return 'start';
+  if (typeof from === 'number' && Number.isInteger(from) && from >= 0) return from;
+  if (from !== null && typeof from === 'object' && typeof (from as { time?: unknown }).time === 'string') return { time: (from as { time: string }).time };
+  throw new CorralError('bad-request', 'field "from" must be "now", "start", a position (integer >= 0) or {"time": ISO 8601}', { field: 'from' });
+}
+
+/** The position a subscription starts after; waits for the engine when a client is ahead of this node. */
+async function resolveFrom(engine: ProjectionEngine, from: From): Promise<number> {
+  if (from === 'now') return engine.position;
+  if (from === 'start') return 0;
+  if (typeof from === 'number') {
+    if (from <= engine.position) return from;
+    const head = await engine.store.headPosition();
+    if (from > head) throw new CorralError('bad-request', `from ${from} is beyond the head of the log (${head})`, { field: 'from', head });
+    const deadline = Date.now() + 10_000;
+    while (engine.position < from) {
+      if (Date.now() > deadline) throw new CorralError('unavailable', `this node's projections have not reached position ${from} yet; retry`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return from;
+  }
+  return engine.positionAtTime(from.time);
+}
