@@ -70,6 +70,7 @@ export class Gateway {
     this.metrics = options.metrics ?? createMetricsRegistry();
     this.router = new Router({ authenticator: options.authenticator, logger: options.logger });
     this.router.observe(instrumentHttp(this.metrics));
+    if (this.log.isLevelEnabled('debug')) this.router.observe((request) => this.log.debug(request, 'http request'));
     if (options.authenticator.mode === 'none') this.capabilities.delete('auth.login');
     registerHealthRoutes(this);
     registerMetricsRoute(this);

@@ -33,38 +33,48 @@ export const requestHasBody = (headers: Record<string, string>): boolean =>
 
 /**
  * Collects the body. Must be called synchronously inside the uWS handler (onData has to be
- * attached before returning). Rejects with `too-large` as soon as the declared or received
- * size passes `limit`, without buffering the rest.
+ * attached before returning). A body over `limit` is not buffered: it is read and dropped
+ * up to a drain cap, so the 413 reaches a client that is still sending (answering early
+ * and closing would make most clients fail with EPIPE before they read the status). Only a
+ * body beyond the cap (declared or sent) is cut off at once with the connection.
  */
 export function readBody(res: HttpResponse, headers: Record<string, string>, limit: number): Promise<Buffer> {
   const declared = headers['content-length'] !== undefined ? Number(headers['content-length']) : undefined;
   if (declared !== undefined && (!Number.isFinite(declared) || declared < 0)) {
     return Promise.reject(new InvalidArgumentError(`invalid content-length ${JSON.stringify(headers['content-length'])}`));
   }
-  if (declared !== undefined && declared > limit) {
-    return Promise.reject(tooLarge(declared, limit));
-  }
+  const drainCap = Math.max(limit * 8, 8 * 1024 * 1024);
+  if (declared !== undefined && declared > drainCap) return Promise.reject(tooLarge(declared, limit, false));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let settled = false;
     res.onData((chunk, isLast) => {
-      if (failed) return;
+      if (settled) return;
       size += chunk.byteLength;
-      if (size > limit) {
-        failed = true;
-        reject(tooLarge(size, limit));
+      if (size > drainCap) {
+        settled = true;
+        reject(tooLarge(size, limit, false));
         return;
       }
-      // uWS neuters the ArrayBuffer after this callback returns: copy it.
-      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
-      if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      // uWS neuters the ArrayBuffer after this callback returns: copy what we keep.
+      if (size <= limit) chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      if (!isLast) return;
+      settled = true;
+      if (size > limit) reject(tooLarge(size, limit, true));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
   });
 }
 
-const tooLarge = (size: number, limit: number): CorralError =>
-  new CorralError('too-large', `request body of ${size} bytes exceeds the limit of ${limit} bytes`, { size, limit });
+/** Whether the connection can stay open after this error (the whole body was read). */
+export const bodyWasDrained = (error: unknown): boolean => (error as { bodyDrained?: boolean } | null)?.bodyDrained === true;
+
+function tooLarge(size: number, limit: number, drained: boolean): CorralError {
+  const error = new CorralError('too-large', `request body of ${size} bytes exceeds the limit of ${limit} bytes`, { limit });
+  Object.defineProperty(error, 'bodyDrained', { value: drained, enumerable: false });
+  return error;
+}
 
 /** Parses a body by its content type: JSON (the default) or a urlencoded form. */
 export function parseBody(raw: Buffer, contentType: string | undefined): unknown {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../uws.js';
 import { CorralError } from '../../store/index.js';
-import type { Principal } from '../auth/principal.js';
+import { Principal } from '../auth/principal.js';
 import type { Role } from '../auth/roles.js';
 import { errorToHttp } from './errors.js';
 import { HttpReply } from './reply.js';
@@ -13,6 +13,7 @@ import {
   parseQuery,
   readBody,
   requestHasBody,
+  bodyWasDrained,
   type CopiedRequest,
 } from './request.js';
 import { ResponseHandle } from './response.js';
@@ -212,7 +213,7 @@ export class Router {
     let streamed: ResponseStream | null = null;
     try {
       const { query, searchParams } = parseQuery(request.rawQuery);
-      const principal = await this.authenticator.authenticateRequest({ headers: request.headers, query }, route.options.auth === 'none');
+      const principal = await this.principalFor(route, request.headers, query);
       const rawBody = await bodyPromise;
       const body = rawBody ? parseBody(rawBody, request.headers['content-type']) : undefined;
       const log = this.log;
@@ -262,11 +263,25 @@ export class Router {
     }
   }
 
+  /**
+   * Public routes never fail on credentials: a probe or a login that carries a stale token
+   * is served as anonymous (the handler decides what anonymous may do).
+   */
+  private async principalFor(route: CompiledRoute, headers: Record<string, string>, query: Record<string, string>): Promise<Principal> {
+    if (route.options.auth === 'required') return this.authenticator.authenticateRequest({ headers, query }, false);
+    try {
+      return await this.authenticator.authenticateRequest({ headers, query }, true);
+    } catch (error) {
+      if (error instanceof CorralError && error.code === 'unauthenticated') return Principal.anonymous();
+      throw error;
+    }
+  }
+
   private finish(handle: ResponseHandle, request: CopiedRequest, route: string, started: number, error: unknown): void {
     const { status, body, internal } = errorToHttp(error);
     if (internal) this.log.error({ err: error, method: request.method, path: request.path }, 'request failed');
-    // A body we refused to read is still arriving: close the connection after replying.
-    handle.sendJson(status, body, {}, status === 413);
+    // A body we stopped reading may still be arriving: close the connection after replying.
+    handle.sendJson(status, body, {}, status === 413 && !bodyWasDrained(error));
     this.notify(request.method, route, status, started);
   }
 

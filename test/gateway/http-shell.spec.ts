@@ -38,6 +38,10 @@ describe('probes', () => {
     expect(ready.body).toMatchObject({ status: 'ready', state: 'running' });
   });
 
+  it('probes ignore a stale or broken token instead of failing', async () => {
+    expect((await httpJson(`${server.url}/health/ready`, { token: 'not.a.token' })).status).toBe(200);
+  });
+
   it('a mistyped probe path is a JSON 404, not a 200', async () => {
     const response = await httpJson(`${server.url}/healthy/ready`, { token: server.token });
     expect(response.status).toBe(404);

@@ -34,6 +34,7 @@ beforeAll(async () => {
     if (expected !== undefined && expected !== 4) throw new WrongExpectedRevisionError(`watcher-${ctx.params.t}:${ctx.params.w}`, expected, 4);
     return HttpReply.json({ stopped: ctx.params.w, expected }, 202);
   });
+  router.post('/echo', (ctx) => ({ bytes: ctx.rawBody?.length ?? 0, body: ctx.body }));
   router.get('/boom', () => {
     throw new Error('secret internal detail /etc/passwd');
   });
@@ -92,6 +93,37 @@ describe('router', () => {
     const unavailable = await httpJson(`${base}/teapot`, { token: admin });
     expect(unavailable.status).toBe(503);
     expect(unavailable.body.error).toEqual({ code: 'unavailable', message: 'not the leader', leader: 'http://other:8080' });
+  });
+
+  it('reads chunked bodies and answers 413 past 1 MiB even without a content-length', async () => {
+    const post = (chunks: Buffer[]) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = request(`${base}/echo`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+    const small = await post([Buffer.from('{"a":'), Buffer.from('[1,2,3]}')]);
+    expect(small).toEqual({ status: 200, body: { bytes: 13, body: { a: [1, 2, 3] } } });
+    const big = await post(Array.from({ length: 5 }, () => Buffer.alloc(256 * 1024, 0x20)));
+    expect(big.status).toBe(413);
+    expect(big.body.error).toMatchObject({ code: 'too-large', limit: 1024 * 1024 });
+  });
+
+  it('cuts off a body declared far beyond the limit at once', async () => {
+    const status = await new Promise<number | string>((resolve) => {
+      const req = request(`${base}/echo`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-length': String(1024 ** 3) } }, (res) => {
+        resolve(res.statusCode!);
+        res.resume();
+      });
+      req.on('error', () => resolve('connection closed'));
+      req.write(Buffer.alloc(1024));
+    });
+    expect([413, 'connection closed']).toContain(status);
   });
 
   it('streams with backpressure: the producer waits while the client does not read, and nothing is lost', async () => {

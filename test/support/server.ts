@@ -46,7 +46,9 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-const DIST_RACE = /dist\/ is missing|ERR_MODULE_NOT_FOUND[\s\S]*\/dist\//;
+// Loader errors seen while dist/ is half rebuilt: a missing module, or new and old files
+// mixed. A genuine bug of the same kind fails all attempts, so retrying hides nothing.
+const DIST_RACE = /dist\/ is missing|ERR_MODULE_NOT_FOUND[\s\S]*\/dist\/|does not provide an export named/;
 
 async function waitForDist(): Promise<void> {
   await waitFor(() => existsSync(join(REPO_ROOT, 'dist', 'ops', 'cli.js')), { timeoutMs: 30_000, description: 'dist/ to be rebuilt' });
