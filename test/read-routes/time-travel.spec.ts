@@ -99,6 +99,11 @@ describe('time travel over HTTP', () => {
         expect(response.body.position).toBe(recording.position);
         expect(response.body.items).toEqual(recording.jobs.tenant0);
       }
+      // with an offset, the `+` left unencoded as people type it
+      const local = new Date(recording.time + 3_600_000).toISOString().replace('Z', '+01:00');
+      const offset = await get(`/api/v1/tenants/tenant0/views/jobs?at=${local}`);
+      expect(offset.status, offset.text).toBe(200);
+      expect(offset.body.position).toBe(recording.position);
     }
   });
 

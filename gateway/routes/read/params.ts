@@ -34,14 +34,16 @@ export function parseLogPoint(parameter: string, text: string): LogPoint {
     }
     return { kind: 'position', position };
   }
-  const ms = ISO_TIME.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  // An unencoded `+01:00` offset arrives as ` 01:00` (a query string's `+` is a space).
+  const time = trimmed.replace(/(T[\d:.]+) (\d\d:?\d\d)$/, '$1+$2');
+  const ms = ISO_TIME.test(time) ? Date.parse(time) : Number.NaN;
   if (!Number.isFinite(ms)) {
     throw new InvalidArgumentError(
       `invalid ${parameter} ${shown(text)}: expected a log position (an integer >= 0) or an ISO 8601 time such as 2026-11-23T15:36:46Z`,
       { parameter },
     );
   }
-  return { kind: 'time', ms, text: trimmed };
+  return { kind: 'time', ms, text: time };
 }
 
 /** A time in the future is beyond the head of the log (a view "then" would silently be the view "now"). */
