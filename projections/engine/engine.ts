@@ -1,8 +1,9 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
-import { InvalidArgumentError, type EventStore, type RecordedEvent, type StoreNotice } from '../../store/index.js';
+import { InvalidArgumentError, UnavailableError, type EventStore, type RecordedEvent, type StoreNotice } from '../../store/index.js';
 import type { ModelApiRange } from '../../actors/component/events.js';
 import type { Change } from '../change.js';
 import { MODEL_API, assertModel, downcastView } from '../model/versions.js';
+import { DEFAULT_COMPONENT_TTL_MS, systemModelApi } from '../model/registry.js';
 import {
   VIEW_NAMES,
   cloneViewState,
@@ -113,6 +114,7 @@ export class ProjectionEngine {
   private catchUpStartedAt = 0;
   private lastProgressAt = 0;
   private resolveStart: (() => void) | null = null;
+  private rejectStart: ((error: Error) => void) | null = null;
 
   /** Live change batches, one per store batch (plus ephemeral ones from the gateway). */
   readonly changes$: Observable<readonly Change[]> = this.changes.asObservable();
@@ -155,7 +157,10 @@ export class ProjectionEngine {
     this.ring.push({ position: this.positionValue, state: cloneViewState(this.state) });
     this.catchUpStartedAt = Date.now();
     this.lastProgressAt = this.catchUpStartedAt;
-    const caughtUp = new Promise<void>((resolve) => (this.resolveStart = resolve));
+    const caughtUp = new Promise<void>((resolve, reject) => {
+      this.resolveStart = resolve;
+      this.rejectStart = reject;
+    });
     this.subscribe();
     this.every(1_000, () => this.refreshHead());
     if (this.snapshots) this.every(this.options.snapshotEveryMs ?? 60_000, () => this.snapshotIfChanged());
@@ -171,6 +176,8 @@ export class ProjectionEngine {
     this.subscription = null;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    this.rejectStart?.(new UnavailableError('the projection engine was stopped before it caught up with the store'));
+    this.resolveStart = this.rejectStart = null;
     await this.diskWrite?.catch(() => undefined);
     if (this.snapshots && this.positionValue > this.diskSnapshotPosition) await this.writeSnapshot().catch(() => undefined);
     this.changes.complete();
@@ -188,6 +195,11 @@ export class ProjectionEngine {
   /** Events folded into the views by this engine since it started (metrics). */
   get foldedEvents(): number {
     return this.folded;
+  }
+
+  /** The system model API as the components view says now (null: no live server). */
+  systemModelApi(now: number = Date.now(), ttlMs: number = DEFAULT_COMPONENT_TTL_MS): number | null {
+    return systemModelApi(this.state.components, now, ttlMs);
   }
 
   /** History after `position`, then live: each change exactly once, in order (see history.ts). */
@@ -369,7 +381,7 @@ export class ProjectionEngine {
     this.subscribe();
     previous?.unsubscribe();
     this.resolveStart?.();
-    this.resolveStart = null;
+    this.resolveStart = this.rejectStart = null;
   }
 
   private onEvents(events: readonly RecordedEvent[]): void {

@@ -329,6 +329,17 @@ describe('snapshots and restart', () => {
     for (const [at, live] of recorded) expect(JSON.stringify(await engine.view('jobs', { at }))).toBe(live);
   });
 
+  it('stop() before the engine caught up rejects start() instead of leaving it pending', async () => {
+    const store = memoryStore();
+    await appendAll(store, new MixedWorkload({ seed: 10 }).take(5_000));
+    const engine = createProjectionEngine({ store, modelApi: { min: 1, max: 2 }, pageSize: 100 });
+    const starting = engine.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    await engine.stop();
+    await expect(starting).rejects.toThrow(/stopped before it caught up/);
+    expect(engine.status().caughtUp).toBe(false);
+  });
+
   it('status reports position, head, lag and caught-up for readiness', async () => {
     const store = memoryStore();
     await appendAll(store, new MixedWorkload({ seed: 9 }).take(2_000));

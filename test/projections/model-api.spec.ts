@@ -218,6 +218,8 @@ describe('component registry and the system model API', () => {
     await older.unregister();
     await settled(engine, store);
     expect(systemModelApi(view(), Date.now(), 5_000)).toBe(2);
+    expect(engine.systemModelApi(Date.now(), 5_000)).toBe(2);
+    expect(engine.systemModelApi(Date.now() + 60_000, 5_000)).toBeNull(); // heartbeats expired
     expect(() => assertCanJoin({ min: 1, max: 1 }, systemModelApi(view(), Date.now(), 5_000))).toThrow(ModelApiMismatchError);
     const events = await store.readStream('$components');
     expect(events[0]).toMatchObject({ type: 'components', action: 'register', key: 'node1:11', meta: { principal: 'node1:11' } });
