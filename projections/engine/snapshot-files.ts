@@ -132,6 +132,8 @@ export class SnapshotDirectory {
     try {
       return decodeSnapshot(await readFile(join(this.dir, file)));
     } catch (error) {
+      // pruned meanwhile by another server process sharing the data directory
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       this.reject(file, (error as Error).message);
       return null;
     }
@@ -163,6 +165,7 @@ export class SnapshotDirectory {
   private async prune(): Promise<void> {
     const good = (await this.list()).filter((entry) => !this.rejected.has(entry.file));
     for (const old of good.slice(this.keep)) {
+      // force: another server process on the same data directory may have pruned it already
       await rm(join(this.dir, old.file), { force: true });
       this.logger.debug({ file: old.file }, 'pruned old projection snapshot');
     }
