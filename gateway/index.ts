@@ -5,3 +5,4 @@ export * from './auth/index.js';
 export { createMetricsRegistry, instrumentStore, type StoreForMetrics } from './metrics.js';
 export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, SocketContext } from './uws.js';
 export { registerReadRoutes } from './routes/read-routes.js';
+export { registerConsoleRoutes, type ConsoleRouteOptions } from './routes/console.js';

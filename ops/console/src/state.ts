@@ -1,0 +1,173 @@
+import type { LiveEvent, LiveSocket } from './ws.js';
+
+/**
+ * The live views the console shows (DESIGN.md §4), kept up to date over the websocket: a
+ * snapshot first, then every change's `object` (null when the object was destroyed).
+ * Subscriptions cover every tenant the principal sees; pages pick their tenant's objects.
+ */
+export class LiveCollection<T extends { key: string; tenant?: string }> {
+  readonly items = new Map<string, T>();
+  /** position of the last change applied (null before the snapshot) */
+  position: number | null = null;
+  private readonly listeners = new Set<(event: LiveEvent | null) => void>();
+
+  constructor(readonly view: string) {}
+
+  connect(live: LiveSocket): void {
+    live.subscribe(
+      { id: `console.${this.view}`, select: `${this.view}.*.*`, snapshot: true },
+      {
+        snapshot: (items, position) => {
+          this.items.clear();
+          for (const item of items) this.items.set(String(item.key), item as unknown as T);
+          this.position = position;
+          this.notify(null);
+        },
+        event: (event) => {
+          if (event.object) this.items.set(event.key, event.object as unknown as T);
+          else this.items.delete(event.key);
+          this.position = event.pos;
+          this.notify(event);
+        },
+      },
+    );
+  }
+
+  ofTenant(tenant: string): T[] {
+    const result: T[] = [];
+    for (const item of this.items.values()) if (item.tenant === tenant) result.push(item);
+    return result.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+
+  onChange(listener: (event: LiveEvent | null) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(event: LiveEvent | null): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+export interface TenantObject {
+  key: string;
+  name: string;
+  state: string;
+  watchers: number;
+}
+
+export interface WatcherObject {
+  key: string;
+  tenant: string;
+  name: string;
+  cmd: string;
+  args: string[];
+  numprocesses: number;
+  active: boolean;
+  minion: string;
+  processes: string[];
+  stopSignal: string;
+  updatedAt: number;
+}
+
+export interface ProcessObject {
+  key: string;
+  tenant: string;
+  watcher: string;
+  slot: number;
+  minion: string | null;
+  state: string;
+  pid: number | null;
+  ready: boolean;
+  startedAt: number | null;
+  exitedAt: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  restarts: number;
+  cpu: number;
+  rss: number;
+}
+
+export interface MinionObject {
+  key: string;
+  tenant: string;
+  id: string;
+  state: string;
+  connectedAt: number | null;
+  lastSeen: number;
+  version: string | null;
+  grains: Record<string, unknown>;
+}
+
+export interface JobMinionResult {
+  state: string;
+  return: unknown;
+  retcode: number | null;
+  success: boolean | null;
+  durationMs: number | null;
+}
+
+export interface JobObject {
+  key: string;
+  tenant: string;
+  jid: string;
+  fun: string;
+  args: unknown[];
+  tgt: string;
+  tgtType: string;
+  state: string;
+  user: string;
+  startTime: number;
+  endTime: number | null;
+  minions: Record<string, JobMinionResult>;
+}
+
+/** CPU and memory samples per process, for the sparklines (a bounded ring per process). */
+export class StatsHistory {
+  static readonly SAMPLES = 60;
+  private readonly samples = new Map<string, { cpu: number[]; rss: number[] }>();
+
+  record(key: string, cpu: number, rss: number): void {
+    let entry = this.samples.get(key);
+    if (!entry) {
+      entry = { cpu: [], rss: [] };
+      this.samples.set(key, entry);
+    }
+    entry.cpu.push(cpu);
+    entry.rss.push(rss);
+    if (entry.cpu.length > StatsHistory.SAMPLES) {
+      entry.cpu.splice(0, entry.cpu.length - StatsHistory.SAMPLES);
+      entry.rss.splice(0, entry.rss.length - StatsHistory.SAMPLES);
+    }
+  }
+
+  of(key: string): { cpu: number[]; rss: number[] } {
+    return this.samples.get(key) ?? { cpu: [], rss: [] };
+  }
+}
+
+/** Everything live, shared by the pages. */
+export class LiveState {
+  readonly tenants = new LiveCollection<TenantObject>('tenants');
+  readonly watchers = new LiveCollection<WatcherObject>('watchers');
+  readonly processes = new LiveCollection<ProcessObject>('processes');
+  readonly minions = new LiveCollection<MinionObject>('minions');
+  readonly jobs = new LiveCollection<JobObject>('jobs');
+  readonly stats = new StatsHistory();
+
+  constructor(readonly live: LiveSocket) {
+    for (const collection of [this.tenants, this.watchers, this.processes, this.minions, this.jobs]) collection.connect(live);
+    this.processes.onChange((event) => {
+      if (event === null) {
+        for (const process of this.processes.items.values()) if (process.state === 'running') this.stats.record(process.key, process.cpu, process.rss);
+      } else if (event.action === 'stats' && event.object) {
+        const process = event.object as unknown as ProcessObject;
+        this.stats.record(process.key, process.cpu, process.rss);
+      }
+    });
+  }
+}
