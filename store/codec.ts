@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import type { EventMeta, EventToAppend, RecordedEvent } from './types.js';
 import { uuidv7 } from './uuid.js';
 
@@ -11,7 +11,10 @@ import { uuidv7 } from './uuid.js';
  *   4  f64  time, ms epoch (LE)        } patched inside the write transaction, because
  *  12  f64  revision (LE)              } both are only known once the write lock is held
  *  20  T bytes type, S bytes stream (ASCII: both are validated names)
- *  20+T+S   msgpack [id, action, key, tenant|null, schema, data, meta|null]
+ *  20+T+S   msgpack [id, action, key, tenant|null, schema, data,
+ *                    causationId|null, correlationId|null, principal|null, node|null, extraMeta?]
+ *
+ * Meta is an array, not a map: decoding a map costs a key read and a property store per field.
  *
  * Type, stream, time and revision sit in a fixed header so that filtered reads (skip the
  * `logs` type, match a stream prefix) and time-travel searches never decode the payload.
@@ -36,18 +39,33 @@ export const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffer
 
 /** Encodes an event once, before the write transaction; `time`/`revision` are patched later. */
 export function encodeRecord(stream: string, event: EventToAppend): Buffer {
-  const body = packr.pack([
+  const meta = event.meta;
+  const extra = meta === undefined ? null : extraMeta(meta);
+  const body: unknown[] = [
     event.id ?? uuidv7(),
     event.action,
     event.key,
     event.tenant ?? null,
     event.schema ?? 1,
     event.data,
-    event.meta === undefined || isEmpty(event.meta) ? null : event.meta,
-  ]);
+    meta?.causationId ?? null,
+    meta?.correlationId ?? null,
+    meta?.principal ?? null,
+    meta?.node ?? null,
+  ];
+  if (extra !== null) body.push(extra);
   const typeLength = event.type.length;
   const streamLength = stream.length;
-  const record = Buffer.allocUnsafe(HEADER_BYTES + typeLength + streamLength + body.length) as Latin1Buffer;
+  const headerLength = HEADER_BYTES + typeLength + streamLength;
+  let record: Latin1Buffer;
+  if (headerLength <= 0xff) {
+    // msgpackr leaves room for the header in front of the body: no second buffer, no copy
+    record = packr.pack(body, RESERVE_START_SPACE | headerLength) as Latin1Buffer;
+  } else {
+    const packed = packr.pack(body);
+    record = Buffer.allocUnsafe(headerLength + packed.length) as Latin1Buffer;
+    packed.copy(record, headerLength);
+  }
   record[0] = RECORD_FORMAT;
   record[1] = typeLength;
   record.writeUInt16LE(streamLength, 2);
@@ -55,13 +73,21 @@ export function encodeRecord(stream: string, event: EventToAppend): Buffer {
   record.writeDoubleLE(0, REVISION_OFFSET);
   record.latin1Write(event.type, HEADER_BYTES, typeLength);
   record.latin1Write(stream, HEADER_BYTES + typeLength, streamLength);
-  body.copy(record, HEADER_BYTES + typeLength + streamLength);
   return record;
 }
 
-function isEmpty(meta: EventMeta): boolean {
-  for (const _ in meta) return false;
-  return true;
+const KNOWN_META = new Set(['causationId', 'correlationId', 'principal', 'node']);
+
+/** meta fields beyond the four of the envelope, kept so nothing a writer set is lost */
+function extraMeta(meta: EventMeta): Record<string, unknown> | null {
+  let extra: Record<string, unknown> | null = null;
+  for (const name in meta) {
+    if (KNOWN_META.has(name)) continue;
+    const value = (meta as Record<string, unknown>)[name];
+    if (value === undefined) continue;
+    (extra ??= {})[name] = value;
+  }
+  return extra;
 }
 
 export function patchRecord(record: Buffer, revision: number, time: number): void {
@@ -86,28 +112,33 @@ export function isWellFormedRecord(record: Uint8Array): boolean {
     HEADER_BYTES + record[1]! + (record[2]! | (record[3]! << 8)) < record.length;
 }
 
-type Body = [string, string, string, string | null, number, unknown, EventMeta | null];
+type Body = [string, string, string, string | null, number, unknown, string | null, string | null, string | null, string | null, Record<string, unknown>?];
 
-export function decodeRecord(record: Uint8Array, position: number): RecordedEvent {
+export function decodeRecord(record: Uint8Array, position: number, end: number = record.length): RecordedEvent {
   const typeLength = record[1]!;
   const streamLength = record[2]! | (record[3]! << 8);
   const buffer = record as Latin1Buffer;
   const streamStart = HEADER_BYTES + typeLength;
   const bodyStart = streamStart + streamLength;
-  const [id, action, key, tenant, schema, data, meta] = packr.unpack(buffer, { start: bodyStart, end: record.length }) as Body;
+  const body = packr.unpack(buffer, { start: bodyStart, end }) as Body;
+  const meta: EventMeta = body[10] === undefined ? {} : { ...body[10] };
+  if (body[6] !== null) meta.causationId = body[6];
+  if (body[7] !== null) meta.correlationId = body[7];
+  if (body[8] !== null) meta.principal = body[8];
+  if (body[9] !== null) meta.node = body[9];
   const event: RecordedEvent = {
-    id,
+    id: body[0],
     stream: buffer.latin1Slice(streamStart, bodyStart),
     type: buffer.latin1Slice(HEADER_BYTES, streamStart),
-    action,
-    key,
-    schema,
+    action: body[1],
+    key: body[2],
+    schema: body[4],
     revision: buffer.readDoubleLE(REVISION_OFFSET),
     position,
     time: buffer.readDoubleLE(TIME_OFFSET),
-    data,
-    meta: meta ?? {},
+    data: body[5],
+    meta,
   };
-  if (tenant !== null) event.tenant = tenant;
+  if (body[3] !== null) event.tenant = body[3];
   return event;
 }

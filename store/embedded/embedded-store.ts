@@ -30,7 +30,6 @@ import {
   checkRevisionBound,
   checkStreamMetadata,
   compileSelection,
-  selectionMatches,
   type CompiledSelection,
 } from '../validation.js';
 import { commitAppends, dropBefore, readStreamHead, retentionFloor, writeStreamHead, type PendingAppend, type StreamHead } from './write-batch.js';
@@ -353,21 +352,26 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     if (after >= head) return { events, scannedTo: after, head };
     let scannedTo = after;
     let scanned = 0;
-    const all = selection.all;
-    for (const { key, value } of this.layout.log.getRange({ start: after + 1, end: head + 1 })) {
-      scannedTo = key;
-      if (all || selectionMatches(selection, recordType(value), recordStream(value))) {
-        events.push(decodeRecord(value, key));
-        if (events.length >= limit) break;
+    this.layout.logCodec.filtered(selection, () => {
+      for (const { key, value } of this.layout.log.getRange({ start: after + 1, end: head + 1 })) {
+        scannedTo = key;
+        if (value !== null) {
+          value.position = key;
+          events.push(value);
+          if (events.length >= limit) return;
+        }
+        if (++scanned >= maxScanned) return;
       }
-      if (++scanned >= maxScanned) break;
-    }
-    if (events.length < limit && scanned < maxScanned) scannedTo = head;
+      scannedTo = head;
+    });
     return { events, scannedTo, head };
   }
 
   private timeAtOrAfter(position: Position, head: Position): number {
-    for (const { value } of this.layout.log.getRange({ start: position, end: head + 1, limit: 1 })) return recordTime(value);
+    for (const key of this.layout.log.getKeys({ start: position, end: head + 1, limit: 1 })) {
+      const record = this.layout.log.getBinaryFast(key);
+      if (record !== undefined) return recordTime(record);
+    }
     return Number.POSITIVE_INFINITY;
   }
 

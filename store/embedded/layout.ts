@@ -1,8 +1,10 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { CorruptStoreError } from '../errors.js';
+import type { RecordedEvent } from '../types.js';
+import { LogRecordCodec } from './log-codec.js';
 
 /**
  * The on-disk layout of the embedded store, in `<dataDir>/store` (one LMDB environment):
@@ -33,7 +35,11 @@ export interface StoreLayout {
   path: string;
   env: RootDatabase;
   meta: Database<unknown, string>;
-  log: Database<Buffer, number>;
+  /** reads decode through `logCodec` (null: filtered out) */
+  log: Database<RecordedEvent | null, number>;
+  /** the same database, typed for writing encoded records */
+  logWriter: Database<Buffer, number>;
+  logCodec: LogRecordCodec;
   streams: Database<StreamHeadRow, string>;
   revisions: Database<[number, number], [string, number]>;
 }
@@ -97,7 +103,7 @@ export async function openLayout(dataDir: string): Promise<StoreLayout> {
     const marker = meta.get('format') as StoreFormatMarker | undefined;
     if (marker === undefined) {
       // only a store that holds no events may be (re)initialised: a crash during the very first open
-      const log = ours.includes('log') ? env.openDB<Buffer, number>('log', { encoding: 'binary' }) : undefined;
+      const log = ours.includes('log') ? env.openDB('log', { encoding: 'binary' }) : undefined;
       if (log !== undefined && log.getKeysCount({ limit: 1 }) > 0) throw corrupt(path, 'has events but no format marker');
       env.transactionSync(() => {
         if (meta.get('format') !== undefined) return;
@@ -108,11 +114,16 @@ export async function openLayout(dataDir: string): Promise<StoreLayout> {
     } else {
       checkMarker(path, marker);
     }
+    const logCodec = new LogRecordCodec();
+    // lmdb-js accepts any {encode, decode} object as `encoder` (its typings only list msgpack options)
+    const log = env.openDB<RecordedEvent | null, number>('log', { encoder: logCodec } as unknown as DatabaseOptions);
     return {
       path,
       env,
       meta,
-      log: env.openDB<Buffer, number>('log', { encoding: 'binary' }),
+      logCodec,
+      log,
+      logWriter: log as unknown as Database<Buffer, number>,
       streams: env.openDB<StreamHeadRow, string>('streams', { encoding: 'msgpack' }),
       revisions: env.openDB<[number, number], [string, number]>('revisions', { encoding: 'msgpack' }),
     };

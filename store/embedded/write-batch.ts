@@ -46,7 +46,7 @@ export function writeStreamHead(layout: StoreLayout, stream: string, head: Strea
  * others in the batch still commit. Returns the new head.
  */
 export function commitAppends(layout: StoreLayout, batch: readonly PendingAppend[]): Position {
-  const { meta, log } = layout;
+  const { meta, logWriter } = layout;
   let head = (meta.get('head') as number | undefined) ?? 0;
   // commit times never go backwards, even if this process's clock is behind another's
   const time = Math.max(Date.now(), (meta.get('time') as number | undefined) ?? 0);
@@ -70,7 +70,7 @@ export function commitAppends(layout: StoreLayout, batch: readonly PendingAppend
       const record = records[i]!;
       patchRecord(record, revision, time);
       // positions only ever grow, so MDB_APPEND (no tree search, dense pages) is safe
-      log.putSync(position, record, { append: true });
+      logWriter.putSync(position, record, { append: true });
       positions[i] = position;
     }
     if (records.length > 0) {
