@@ -154,6 +154,7 @@ export class ProjectionEngine {
         this.logger.info({ position: loaded.position, head, objects: countViewObjects(loaded.state) }, 'projections: loaded snapshot');
       }
     }
+    if (this.stopped) throw new UnavailableError('the projection engine was stopped before it caught up with the store');
     this.ring.push({ position: this.positionValue, state: cloneViewState(this.state) });
     this.catchUpStartedAt = Date.now();
     this.lastProgressAt = this.catchUpStartedAt;
