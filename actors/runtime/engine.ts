@@ -1,4 +1,4 @@
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import { transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import {
   isWrongExpectedRevisionError,
   uuidv7,
@@ -15,11 +15,25 @@ import { Mailbox } from './mailbox.js';
 /**
  * The actor engine: decide -> append (expected revision of the actor's stream) -> act.
  *
- * Each actor (tenant, watcher, process) is a cell holding its machine snapshot folded from
- * its stream and the revision that snapshot reflects. Commands to one cell run one at a
- * time through its mailbox. Side effects are the actions the machine returns for events
- * that were just appended and acknowledged (durable); folding history never runs them.
+ * Each actor (tenant, watcher, process) is a cell holding its state folded from its stream
+ * and the revision that state reflects. Commands to one cell run one at a time through its
+ * mailbox. Side effects are the actions the XState machine returns for events that were
+ * just appended and acknowledged (durable); folding history never runs them. History is
+ * folded with the kind's plain `evolve` (equal to the machine, much cheaper); the machine
+ * snapshot is resolved from that state only when the actor next appends.
  */
+/** An actor's state as deciders see it: the machine's state value and context. */
+export interface ActorState {
+  value: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  context: any;
+}
+
+export interface ActorBehaviour {
+  logic: AnyStateMachine;
+  evolve: (state: never, event: never) => ActorState;
+}
+
 export type ActorKind = 'tenant' | 'watcher' | 'process';
 
 export interface Logger {
@@ -39,7 +53,11 @@ export interface ActorCell {
   key: string;
   tenant: string;
   logic: AnyStateMachine;
-  snapshot: AnyMachineSnapshot;
+  evolve: (state: ActorState, event: { type: string; data: unknown; time: number }) => ActorState;
+  /** the folded state deciders read */
+  snapshot: ActorState;
+  /** the machine snapshot for `snapshot`, resolved lazily (null when folding moved on) */
+  machineSnapshot: AnyMachineSnapshot | null;
   /** revision of the last event folded into `snapshot`; -1 when the stream has none */
   revision: number;
   loaded: boolean;
@@ -101,18 +119,19 @@ export class ActorEngine {
 
   constructor(readonly options: EngineOptions) {}
 
-  cell(kind: ActorKind, stream: string, key: string, tenant: string, logic: AnyStateMachine, input: unknown): ActorCell {
+  cell(kind: ActorKind, stream: string, key: string, tenant: string, behaviour: ActorBehaviour, initial: () => ActorState): ActorCell {
     let cell = this.cells.get(stream);
     if (!cell) {
-      const [snapshot] = initialTransition(logic, input);
       cell = {
         kind,
         stream,
         type: kind === 'tenant' ? 'tenants' : kind === 'watcher' ? 'watchers' : 'processes',
         key,
         tenant,
-        logic,
-        snapshot,
+        logic: behaviour.logic,
+        evolve: behaviour.evolve as ActorCell['evolve'],
+        snapshot: initial(),
+        machineSnapshot: null,
         revision: -1,
         loaded: false,
         mailbox: new Mailbox(),
@@ -128,8 +147,8 @@ export class ActorEngine {
   /** Folds a recorded event without running effects (rehydration, catching up). */
   fold(cell: ActorCell, event: Pick<RecordedEvent, 'action' | 'data' | 'time' | 'revision'>): void {
     if (event.revision <= cell.revision) return;
-    const [next] = transition(cell.logic, cell.snapshot, { type: event.action, data: event.data, time: event.time });
-    cell.snapshot = next;
+    cell.snapshot = cell.evolve(cell.snapshot, { type: event.action, data: event.data, time: event.time });
+    cell.machineSnapshot = null;
     cell.revision = event.revision;
   }
 
@@ -152,7 +171,7 @@ export class ActorEngine {
    */
   execute(
     cell: ActorCell,
-    decide: (snapshot: AnyMachineSnapshot, revision: number) => DecidedEvent[],
+    decide: (state: ActorState, revision: number) => DecidedEvent[],
     context: CommandContext,
     expectedRevision?: number,
     { confirmNoOp = false }: { confirmNoOp?: boolean } = {},
@@ -220,13 +239,16 @@ export class ActorEngine {
   ): FollowUp[] {
     const actions: { exec: ((info: unknown, params: unknown) => void) | undefined; info: unknown; params: unknown }[] = [];
     let revision = lastRevision - decided.length;
+    let machine = cell.machineSnapshot ?? cell.logic.resolveState(cell.snapshot);
     for (const event of decided) {
       revision++;
-      const [next, produced] = transition(cell.logic, cell.snapshot, { type: event.action, data: event.data, time: now });
-      cell.snapshot = next;
+      const [next, produced] = transition(cell.logic, machine, { type: event.action, data: event.data, time: now });
+      machine = next;
       cell.revision = revision;
       actions.push(...(produced as typeof actions));
     }
+    cell.machineSnapshot = machine;
+    cell.snapshot = { value: machine.value as string, context: machine.context };
     const lastId = appended[appended.length - 1]?.id ?? context.causationId;
     const scope: EffectScope = { cell, context: { ...context, causationId: lastId }, followUps: [] };
     const outer = this.scope;
@@ -253,7 +275,7 @@ export class ActorEngine {
   }
 
   /** Resolves when `predicate` holds for the cell (checked now and after each change), or with false after `timeoutMs`. */
-  waitFor(cell: ActorCell, predicate: (snapshot: AnyMachineSnapshot) => boolean, timeoutMs: number): Promise<boolean> {
+  waitFor(cell: ActorCell, predicate: (state: ActorState) => boolean, timeoutMs: number): Promise<boolean> {
     if (predicate(cell.snapshot)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const clock = this.options.clock;

@@ -3,13 +3,16 @@ import { Subject } from 'rxjs';
 import { processStream, tenantStream, watcherKey, processKey, watcherStream, type Position } from '../../store/index.js';
 import type { MinionPort } from '../minion/port.js';
 import { decideProcess, type ProcessCommand, type ProcessSnapshotView, type SlotWish } from '../process/decide.js';
+import { evolveProcess, initialProcessState } from '../process/evolve.js';
 import { processMachine, type SendSignalParams, type SendSpawnParams } from '../process/machine.js';
+import { evolveTenant, initialTenantState } from '../tenant/evolve.js';
+import { evolveWatcher, initialWatcherState } from '../watcher/evolve.js';
 import { decideTenant, type TenantCommand, type TenantSnapshotView } from '../tenant/decide.js';
 import { tenantMachine } from '../tenant/machine.js';
 import { decideWatcher, type WatcherCommand, type WatcherSnapshotView } from '../watcher/decide.js';
 import { watcherMachine } from '../watcher/machine.js';
 import type { Clock } from './clock.js';
-import { settleFollowUps, type ActorCell, type ActorEngine, type CommandContext, type ExecutionResult, type FollowUp, type Logger } from './engine.js';
+import { settleFollowUps, type ActorBehaviour, type ActorCell, type ActorEngine, type CommandContext, type ExecutionResult, type FollowUp, type Logger } from './engine.js';
 
 /** A live CPU/memory sample (published on `stats$`; stored at most once a minute per process). */
 export interface ProcessStatsSample {
@@ -57,6 +60,7 @@ export class Supervisor {
   readonly processLogic;
   readonly watcherLogic;
   readonly tenantLogic = tenantMachine;
+  private readonly behaviours;
   /** watcher key -> reloadId being rolled by this node */
   private readonly reloading = new Map<string, string>();
   /** false once stopping: timers and background reloads stop acting */
@@ -90,6 +94,15 @@ export class Supervisor {
         },
       },
     });
+    this.behaviours = {
+      tenant: { logic: this.tenantLogic, evolve: evolveTenant },
+      watcher: { logic: this.watcherLogic, evolve: evolveWatcher },
+      process: { logic: this.processLogic, evolve: evolveProcess },
+    } satisfies Record<string, ActorBehaviour>;
+  }
+
+  private behaviour(kind: 'tenant' | 'watcher' | 'process'): ActorBehaviour {
+    return this.behaviours[kind];
   }
 
   private scope() {
@@ -101,17 +114,19 @@ export class Supervisor {
   // --- cells -------------------------------------------------------------------------------
 
   tenantCell(tenant: string): ActorCell {
-    return this.engine.cell('tenant', tenantStream(tenant), tenant, tenant, this.tenantLogic, { name: tenant });
+    return this.engine.cell('tenant', tenantStream(tenant), tenant, tenant, this.behaviour('tenant'), () => initialTenantState({ name: tenant }));
   }
 
   watcherCell(tenant: string, name: string): ActorCell {
     const key = watcherKey(tenant, name);
-    return this.engine.cell('watcher', watcherStream(tenant, name), key, tenant, this.watcherLogic, { tenant, name, key });
+    return this.engine.cell('watcher', watcherStream(tenant, name), key, tenant, this.behaviour('watcher'), () => initialWatcherState({ tenant, name, key }));
   }
 
   processCell(tenant: string, watcher: string, slot: number): ActorCell {
     const key = processKey(tenant, watcher, slot);
-    return this.engine.cell('process', processStream(tenant, watcher, slot), key, tenant, this.processLogic, { key, tenant, watcher, slot });
+    return this.engine.cell('process', processStream(tenant, watcher, slot), key, tenant, this.behaviour('process'), () =>
+      initialProcessState({ key, tenant, watcher, slot }),
+    );
   }
 
   watcherOf(cell: ActorCell): ActorCell {
