@@ -11,6 +11,8 @@ export const TENANTS_CLAIM = 'corral.tenants';
 export const LOCAL_ISSUER = 'corral';
 export const LOCAL_AUDIENCE = 'corral';
 const LOCAL_ALGORITHM = 'HS256';
+const VERIFIED_CACHE_SIZE = 10_000;
+const VERIFIED_CACHE_MS = 5 * 60_000;
 
 /** An external issuer whose tokens are trusted too (`auth.jwt` in the config). */
 export interface ExternalIssuerConfig {
@@ -60,6 +62,7 @@ export class TokenService {
   private readonly secret: Uint8Array;
   private readonly rules: readonly AuthorizationRule[];
   private readonly external: { key: KeyObject | JWTVerifyGetKey; config: ExternalIssuerConfig } | null;
+  private readonly verified = new Map<string, { principal: Principal; validUntil: number }>();
 
   constructor(options: TokenServiceOptions) {
     this.secret = options.secret;
@@ -87,8 +90,24 @@ export class TokenService {
     return { token, issuedAt, expiresAt: Math.floor(expiresAt / 1000) * 1000 };
   }
 
-  /** Verifies a JWT; throws `unauthenticated` with the reason (expired, malformed, bad signature...). */
+  /**
+   * Verifies a JWT; throws `unauthenticated` with the reason (expired, malformed, bad
+   * signature...). Verified tokens are remembered (exact string, bounded, at most 5
+   * minutes and never past their expiry): clients send the same token on every request,
+   * and a cache hit costs a map lookup instead of a signature check.
+   */
   async verify(token: string): Promise<Principal> {
+    const cached = this.verified.get(token);
+    if (cached && cached.validUntil > Date.now()) return cached.principal;
+    if (cached) this.verified.delete(token);
+    const principal = await this.verifyUncached(token);
+    const validUntil = Math.min(principal.expiresAt ?? Infinity, Date.now() + VERIFIED_CACHE_MS);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { principal, validUntil });
+    return principal;
+  }
+
+  private async verifyUncached(token: string): Promise<Principal> {
     if (typeof token !== 'string' || token.split('.').length !== 3) {
       throw unauthenticated('malformed token: expected a JWT (three base64url parts separated by dots)');
     }

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/index.js';
 import { CorralError } from '../../store/index.js';
 import { Principal, TokenService, hashPassword, parsePasswordHash, verifyPassword, Authenticator, type AuthorizationRule } from '../../gateway/index.js';
 
@@ -67,6 +68,19 @@ describe('external issuer and authorization rules', () => {
     const other = new TokenService({ secret: new Uint8Array(48).fill(1) });
     const foreign = await other.issue({ subject: 'x', tenants: { '*': 'admin' }, ttlMs: 60_000 });
     expect(await reason(local.verify(foreign.token))).toMatch(/signature is invalid/);
+  });
+});
+
+describe('verified-token cache', () => {
+  it('never serves a cached token past its expiry', async () => {
+    const service = new TokenService({ secret });
+    const { token } = await service.issue({ subject: 'brief', tenants: { acme: 'read' }, ttlMs: 1000 });
+    const first = await service.verify(token);
+    expect(await service.verify(token)).toBe(first); // the cache hit
+    await waitFor(() => service.verify(token).then(() => false, (e: Error) => /token expired/.test(e.message)), {
+      timeoutMs: 5000,
+      description: 'the cached token to expire',
+    });
   });
 });
 
