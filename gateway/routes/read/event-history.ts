@@ -93,9 +93,10 @@ export async function* scanTenantHistory(engine: ProjectionEngine, store: EventS
       if (!ours && raw.tenant !== undefined) continue;
       const folded = raw.type === 'logs' && scan.needsObjects ? logObjects(raw) : foldState ? foldForHistory(foldState, raw) : NO_OBJECTS;
       if (!ours) continue;
-      const event = toHistoryEvent(raw, scan.model);
-      if (scan.predicate && !scan.predicate(toChange(raw, event, folded, scan.model))) continue;
-      events.push(event);
+      const data = dataAt(raw, scan.model);
+      // the wire event (ISO time and all) is built for matches only
+      if (scan.predicate && !scan.predicate(toChange(raw, data, folded, scan.model))) continue;
+      events.push(toHistoryEvent(raw, data, scan.model));
     }
     cursor = reachedEnd || last >= scan.upTo ? scan.upTo : last;
     yield { events, scannedTo: cursor };
@@ -117,8 +118,10 @@ function foldForHistory(state: ViewState, raw: RecordedEvent): { object: object 
   }
 }
 
-export function toHistoryEvent(raw: RecordedEvent, model: number): HistoryEvent {
-  const data = raw.schema === model ? raw.data : convertEventData(raw.type, raw.action, raw.data, raw.schema, model);
+const dataAt = (raw: RecordedEvent, model: number): unknown =>
+  raw.schema === model ? raw.data : convertEventData(raw.type, raw.action, raw.data, raw.schema, model);
+
+function toHistoryEvent(raw: RecordedEvent, data: unknown, model: number): HistoryEvent {
   return {
     position: raw.position,
     id: raw.id,
@@ -136,7 +139,7 @@ export function toHistoryEvent(raw: RecordedEvent, model: number): HistoryEvent 
 }
 
 /** The change a subscriber at `model` saw for this event: what `filter` and `select` evaluate. */
-function toChange(raw: RecordedEvent, event: HistoryEvent, folded: { object: object | null; original: object | null }, model: number): Change {
+function toChange(raw: RecordedEvent, data: unknown, folded: { object: object | null; original: object | null }, model: number): Change {
   const shape = (object: object | null): Record<string, unknown> | null =>
     object === null ? null : (downcastView(raw.type, object, model) as Record<string, unknown>);
   return {
@@ -149,8 +152,8 @@ function toChange(raw: RecordedEvent, event: HistoryEvent, folded: { object: obj
     action: raw.action,
     key: raw.key,
     tenant: raw.tenant,
-    schema: event.schema,
-    data: event.data,
+    schema: data === raw.data ? raw.schema : model,
+    data,
     object: shape(folded.object),
     original: shape(folded.original),
     principal: raw.meta?.principal,
