@@ -176,11 +176,13 @@ export function decideProcess(state: ProcessSnapshotView, command: ProcessComman
     }
     case 'runMissing': {
       const missing = [run, context.surge, context.retiring].find((candidate) => candidate?.runId === command.runId);
-      if (!missing || missing.pid === null) return [];
+      if (!missing) return [];
+      // a run that never started is only given up when it was being stopped anyway
+      if (missing.pid === null && !(missing === run && value === 'stopping')) return [];
       if (missing === run && value !== 'running' && value !== 'stopping') return [];
       return exitDecision(state, env, {
         runId: missing.runId,
-        pid: missing.pid,
+        pid: missing.pid ?? 0,
         code: null,
         signal: null,
         exitedAt: env.now,

@@ -197,9 +197,16 @@ export class MinionSink implements MinionReportSink {
     const listed = new Set(running.map((process) => process.runId));
     const { value, context: state } = cell.snapshot as unknown as ProcessSnapshotView;
     for (const recorded of [state.run, state.surge, state.retiring]) {
-      if (!recorded || recorded.minion !== minion || listed.has(recorded.runId)) continue;
-      if (recorded.pid === null) {
-        if (recorded !== state.retiring && (value === 'starting' || value === 'running')) this.supervisor.resendSpawn(cell, recorded.runId, minion);
+      if (!recorded || recorded.minion !== minion) continue;
+      if (listed.has(recorded.runId)) {
+        // a stop the minion may never have received (sent while it was away): send it again
+        if (recorded === state.retiring || (recorded === state.run && value === 'stopping')) {
+          this.supervisor.resendStop(cell, recorded.runId, minion, recorded === state.run ? state.killAt : null);
+        }
+        continue;
+      }
+      if (recorded.pid === null && recorded !== state.retiring && (value === 'starting' || value === 'running')) {
+        this.supervisor.resendSpawn(cell, recorded.runId, minion);
       } else {
         await run({ kind: 'runMissing', runId: recorded.runId });
       }

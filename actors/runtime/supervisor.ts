@@ -258,6 +258,14 @@ export class Supervisor {
     if (!sent) this.options.logger.info({ process: cell.key, minion: params.minion }, 'minion not connected; signal not delivered');
   }
 
+  /** Re-sends the stop of a run (SIGKILL once its deadline has passed or was used up). */
+  resendStop(cell: ActorCell, runId: string, minion: string, killAt: number | null): void {
+    const { stopSignal } = this.wish(cell);
+    const now = this.options.clock.now();
+    const signal = killAt === null || killAt <= now ? 'SIGKILL' : stopSignal;
+    this.sendSignal(cell, { runId, minion, pid: 0, signal, stop: true, killAt: signal === 'SIGKILL' ? null : killAt });
+  }
+
   /** Re-sends the spawn of a run that was requested but never reported (minion was away). */
   resendSpawn(cell: ActorCell, runId: string, minion: string): void {
     this.sendSpawn(cell, { runId, minion });
