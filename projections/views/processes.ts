@@ -1,6 +1,6 @@
 import type { ProcessEvent } from '../../actors/process/events.js';
 import { ignore } from './tenants.js';
-import type { EventOf, FoldResult, ProcessView, ViewState } from './types.js';
+import type { EventOf, FoldResult, ProcessView, ViewState, WatcherView } from './types.js';
 
 /**
  * Folds `processes` events, mirroring the process actor (actors/process/machine.ts): the
@@ -15,13 +15,18 @@ import type { EventOf, FoldResult, ProcessView, ViewState } from './types.js';
 export function evolveProcesses(state: ViewState, event: EventOf<ProcessEvent>): FoldResult {
   const key = event.key;
   const original = state.processes.get(key) ?? null;
-  const lastColon = key.lastIndexOf(':');
-  const watcherKey = key.slice(0, lastColon);
-  const watcher = state.watchers.get(watcherKey);
-  if (!watcher) return ignore(event);
-  const slot = Number(key.slice(lastColon + 1));
-  if (!(slot < watcher.numprocesses)) return ignore(event);
-  const base = original ?? newProcess(key, watcher.tenant, watcher.name, slot);
+  let base: ProcessView;
+  if (original) {
+    // Invariant: a process object exists only for a live slot of an existing watcher (objects
+    // are removed with their watcher or slot), so the hot path needs no watcher lookup.
+    base = original;
+  } else {
+    const watcher = watcherOf(state, key);
+    if (!watcher) return ignore(event);
+    const slot = Number(key.slice(key.lastIndexOf(':') + 1));
+    if (!(slot < watcher.numprocesses)) return ignore(event);
+    base = newProcess(key, watcher.tenant, watcher.name, slot);
+  }
   // Copy-on-write with explicit copies: object spread of these wide objects is ~50x slower in V8.
   let object: ProcessView;
   switch (event.action) {
@@ -42,7 +47,7 @@ export function evolveProcesses(state: ViewState, event: EventOf<ProcessEvent>):
       object.minion = event.data.minion;
       object.pid = event.data.pid;
       // With readiness `none` a running process is ready at once; otherwise a `ready` event says so.
-      object.ready = watcher.ready.kind === 'none';
+      object.ready = watcherOf(state, key)?.ready.kind === 'none';
       object.startedAt = event.data.startedAt;
       if (base.startedAt !== null) object.restarts = base.restarts + 1;
       object.cpu = 0;
@@ -130,6 +135,10 @@ export function evolveProcesses(state: ViewState, event: EventOf<ProcessEvent>):
 /** An event about another run (stale, replaced or replacement): the slot's object is unchanged. */
 function unchanged(current: ProcessView | null): FoldResult {
   return { object: current, original: current };
+}
+
+function watcherOf(state: ViewState, processKey: string): WatcherView | undefined {
+  return state.watchers.get(processKey.slice(0, processKey.lastIndexOf(':')));
 }
 
 function copyProcess(o: ProcessView): ProcessView {

@@ -26,6 +26,7 @@ export function evolveWatchers(state: ViewState, event: EventOf<WatcherEvent>): 
         updatedAt: event.time,
       };
       if (!original) adjustWatcherCount(state, tenant, +1);
+      else if (object.numprocesses < original.numprocesses) retireProcesses(state, key, object.numprocesses, original.numprocesses);
       break;
     }
     case 'update':

@@ -154,6 +154,18 @@ describe('views folded from events (DESIGN.md §4)', () => {
     expect(changes.at(-1)).toMatchObject({ key: 'acme:api:5', object: null, original: null });
   });
 
+  it('processes: a re-created watcher with fewer slots drops the processes of the slots it lost', async () => {
+    await given('watcher-acme:web', ev('watchers', 'create', 'acme:web', { name: 'web', spec: watcherSpec({ numprocesses: 2 }) }, 'acme'));
+    for (const slot of [0, 1]) {
+      await given(`process-acme:web:${slot}`, ev('processes', 'start', `acme:web:${slot}`, { watcher: 'web', slot, minion: 'host1', runId: `r${slot}` }, 'acme'));
+    }
+    await given('watcher-acme:web', ev('watchers', 'create', 'acme:web', { name: 'web', spec: watcherSpec({ numprocesses: 1 }) }, 'acme'));
+    expect(engine.get('processes', 'acme:web:1')).toBeNull();
+    await given('process-acme:web:1', ev('processes', 'spawn', 'acme:web:1', { pid: 3, minion: 'host1', runId: 'r1', startedAt: 1 }, 'acme'));
+    expect(engine.get('processes', 'acme:web:1')).toBeNull();
+    expect(engine.get('processes', 'acme:web:0')).toMatchObject({ state: 'starting' });
+  });
+
   it('minions: connect, grains, disconnect', async () => {
     const key = 'acme:host1';
     await given(`minion-${key}`, ev('minions', 'connect', key, { id: 'host1', version: '1.2.3', protocol: 1, connectedAt: 42 }, 'acme'));
