@@ -98,8 +98,6 @@ export const processMachine = setup({
     sendSignal: (_, _params: SendSignalParams) => {},
     /** the slot reached a resting state (stopped/exited/fatal): converge with the watcher's wish */
     slotSettled: () => {},
-    /** something a reload waits for happened (handover, surge exit) */
-    slotChanged: () => {},
     forgetRun: assign({
       run: null,
       finishedRunIds: ({ context, event }) => {
@@ -140,7 +138,7 @@ export const processMachine = setup({
       },
     ],
     ready: [
-      { guard: 'isSurgeRun', actions: [assign({ surge: ({ context }) => ({ ...context.surge!, ready: true }) }), 'slotChanged'] },
+      { guard: 'isSurgeRun', actions: [assign({ surge: ({ context }) => ({ ...context.surge!, ready: true }) })] },
       { guard: 'isCurrentRun', actions: assign({ run: ({ context }) => ({ ...context.run!, ready: true }) }) },
     ],
     exit: [
@@ -151,7 +149,6 @@ export const processMachine = setup({
             surge: null,
             finishedRunIds: ({ context, event }) => remember(context.finishedRunIds, event.data.runId),
           }),
-          'slotChanged',
         ],
       },
       {
@@ -161,7 +158,6 @@ export const processMachine = setup({
             retiring: null,
             finishedRunIds: ({ context, event }) => remember(context.finishedRunIds, event.data.runId),
           }),
-          'slotChanged',
         ],
       },
     ],
@@ -250,7 +246,6 @@ export const processMachine = setup({
               surge: null,
               retries: 0,
             }),
-            'slotChanged',
           ],
         },
         kill: [
