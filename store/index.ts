@@ -5,3 +5,5 @@ export * from './keys.js';
 export { openStore, type OpenStoreOptions, type StoreKind } from './open.js';
 export { MemoryEventStore, openMemoryStore, type MemoryStoreOptions } from './memory/index.js';
 export { uuidv7, uuidv7Time, UUID_PATTERN } from './uuid.js';
+// The embedded backend is loaded on demand by openStore (it pulls in the native lmdb addon).
+export type { EmbeddedEventStore, EmbeddedStoreOptions } from './embedded/index.js';

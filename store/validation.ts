@@ -51,6 +51,10 @@ export function checkAppend(stream: unknown, events: unknown, options: AppendOpt
   return expected;
 }
 
+/** the last type/action that passed the pattern: batches repeat them, so the regex runs once */
+let lastValidType: string | null = null;
+let lastValidAction: string | null = null;
+
 function checkEvent(stream: string, index: number, event: unknown): asserts event is EventToAppend {
   const where = `append to ${stream}: event ${index}`;
   if (typeof event !== 'object' || event === null) throw new InvalidArgumentError(`${where} must be an object, got ${show(event)}`);
@@ -58,8 +62,14 @@ function checkEvent(stream: string, index: number, event: unknown): asserts even
   const fail = (field: string, rule: string): never => {
     throw new InvalidArgumentError(`${where}: invalid ${field} ${show(e[field])}: ${rule}`, { stream, index, field });
   };
-  if (typeof e.type !== 'string' || !EVENT_NAME_PATTERN.test(e.type)) fail('type', `must match ${EVENT_NAME_PATTERN.source}`);
-  if (typeof e.action !== 'string' || !EVENT_NAME_PATTERN.test(e.action)) fail('action', `must match ${EVENT_NAME_PATTERN.source}`);
+  if (typeof e.type !== 'string' || e.type !== lastValidType) {
+    if (typeof e.type !== 'string' || !EVENT_NAME_PATTERN.test(e.type)) fail('type', `must match ${EVENT_NAME_PATTERN.source}`);
+    lastValidType = e.type as string;
+  }
+  if (typeof e.action !== 'string' || e.action !== lastValidAction) {
+    if (typeof e.action !== 'string' || !EVENT_NAME_PATTERN.test(e.action)) fail('action', `must match ${EVENT_NAME_PATTERN.source}`);
+    lastValidAction = e.action as string;
+  }
   if (typeof e.key !== 'string' || e.key.length > MAX_KEY_LENGTH) fail('key', `must be a string of at most ${MAX_KEY_LENGTH} characters`);
   if (e.tenant !== undefined && (typeof e.tenant !== 'string' || e.tenant.length === 0 || e.tenant.length > 63)) {
     fail('tenant', 'must be a non-empty string of at most 63 characters when given');

@@ -2,7 +2,7 @@
 // puts/reads of the same bytes with the same durability (each commit synced before it
 // resolves), in the same run. Writes bench-results/store.json and bench-results/store.md.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { encodeRecord } from '../../store/codec.js';
@@ -31,6 +31,8 @@ interface AppendRun {
   eventsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time of this process per event (user+system, all threads): robust to a busy machine */
+  cpuMicrosPerEvent: number;
   commits?: number;
 }
 
@@ -42,6 +44,7 @@ async function runAppenders(batch: number, concurrency: number, appendOnce: (wor
   const events = Array.from({ length: batch }, (_, i) => sampleEvent(i));
   const latencies: number[] = [];
   let appended = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + PHASE_MS;
   await Promise.all(
@@ -55,8 +58,16 @@ async function runAppenders(batch: number, concurrency: number, appendOnce: (wor
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((a, b) => a - b);
-  return { events: appended, seconds: round(seconds, 2), eventsPerSecond: round(appended / seconds), p50Ms: round(percentile(latencies, 0.5), 2), p99Ms: round(percentile(latencies, 0.99), 2) };
+  return {
+    events: appended,
+    seconds: round(seconds, 2),
+    eventsPerSecond: round(appended / seconds),
+    p50Ms: round(percentile(latencies, 0.5), 2),
+    p99Ms: round(percentile(latencies, 0.99), 2),
+    cpuMicrosPerEvent: round((cpu.user + cpu.system) / appended, 2),
+  };
 }
 
 async function benchStoreAppends(root: string, batch: number): Promise<{ run: AppendRun; store: EmbeddedEventStore }> {
@@ -87,27 +98,31 @@ interface ReadRun {
   events: number;
   seconds: number;
   eventsPerSecond: number;
+  cpuMicrosPerEvent: number;
 }
 
 async function timed(read: () => Promise<number> | number): Promise<ReadRun> {
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const events = await read();
   const seconds = (performance.now() - started) / 1000;
-  return { events, seconds: round(seconds, 3), eventsPerSecond: round(events / seconds) };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { events, seconds: round(seconds, 3), eventsPerSecond: round(events / seconds), cpuMicrosPerEvent: round((cpu.user + cpu.system) / events, 3) };
 }
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'corral-store-bench-'));
-  log(`store bench: ${cpus().length} CPUs, ${PHASE_MS} ms per phase, data in ${root}`);
+  const loadBefore = loadavg()[0]!;
+  log(`store bench: ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)}, ${PHASE_MS} ms per phase, data in ${root}`);
   const appends: { batch: number; store: AppendRun; raw: AppendRun; ratio: number }[] = [];
   let readStore: EmbeddedEventStore | undefined;
   try {
     for (const batch of BATCHES) {
       const raw = await benchRawAppends(root, batch);
-      log(`raw lmdb  batch ${String(batch).padStart(4)} x${raw.concurrency}: ${raw.eventsPerSecond.toLocaleString('en')} events/s, p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms`);
+      log(`raw lmdb  batch ${String(batch).padStart(4)} x${raw.concurrency}: ${raw.eventsPerSecond.toLocaleString('en')} events/s, p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms, ${raw.cpuMicrosPerEvent} CPU µs/event`);
       const { run, store } = await benchStoreAppends(root, batch);
       const ratio = round(run.eventsPerSecond / raw.eventsPerSecond, 2);
-      log(`store     batch ${String(batch).padStart(4)} x${run.concurrency}: ${run.eventsPerSecond.toLocaleString('en')} events/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, ${run.commits} commits; ${ratio} of raw`);
+      log(`store     batch ${String(batch).padStart(4)} x${run.concurrency}: ${run.eventsPerSecond.toLocaleString('en')} events/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, ${run.cpuMicrosPerEvent} CPU µs/event, ${run.commits} commits; ${ratio} of raw`);
       appends.push({ batch, store: run, raw, ratio });
       if (batch === 1000) readStore = store;
       else await store.close();
@@ -125,7 +140,7 @@ async function main(): Promise<void> {
       }
       return count;
     });
-    log(`store readAll: ${readAll.eventsPerSecond.toLocaleString('en')} events/s over ${readAll.events.toLocaleString('en')} events`);
+    log(`store readAll: ${readAll.eventsPerSecond.toLocaleString('en')} events/s over ${readAll.events.toLocaleString('en')} events, ${readAll.cpuMicrosPerEvent} CPU µs/event`);
     const subscribe = await timed(
       () =>
         new Promise<number>((resolve, reject) => {
@@ -142,7 +157,7 @@ async function main(): Promise<void> {
           });
         }),
     );
-    log(`store subscribeToAll catch-up: ${subscribe.eventsPerSecond.toLocaleString('en')} events/s`);
+    log(`store subscribeToAll catch-up: ${subscribe.eventsPerSecond.toLocaleString('en')} events/s, ${subscribe.cpuMicrosPerEvent} CPU µs/event`);
     const filtered = await timed(async () => {
       let scanned = 0;
       for (let after = 0; after < head; ) {
@@ -169,10 +184,10 @@ async function main(): Promise<void> {
       return bytes > 0 ? count : 0;
     });
     await env.close();
-    log(`raw lmdb getRange of the same records: ${rawRead.eventsPerSecond.toLocaleString('en')} events/s`);
+    log(`raw lmdb getRange of the same records: ${rawRead.eventsPerSecond.toLocaleString('en')} events/s, ${rawRead.cpuMicrosPerEvent} CPU µs/event`);
 
     const results = {
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverageBefore: round(loadBefore, 2), loadAverageAfter: round(loadavg()[0]!, 2) },
       phaseMs: PHASE_MS,
       durability: 'every commit synced (overlappingSync off) for both the store and raw lmdb',
       appends,
@@ -199,7 +214,7 @@ async function main(): Promise<void> {
 }
 
 function markdown(r: {
-  machine: { cpus: number; model: string | undefined; node: string };
+  machine: { cpus: number; model: string | undefined; node: string; loadAverageBefore: number; loadAverageAfter: number };
   appends: { batch: number; store: AppendRun; raw: AppendRun; ratio: number }[];
   catchUp: { readAll: ReadRun & { ratioToRaw: number }; subscribeToAll: ReadRun & { ratioToRaw: number }; readAllSkippingByType: ReadRun; rawGetRange: ReadRun };
   targets: { appendsAtBatch100Plus: { batch: number; met: boolean }[]; catchUp: { met: boolean } };
@@ -209,18 +224,18 @@ function markdown(r: {
   const lines = [
     '# Event store benchmark (`npm run bench:store`)',
     '',
-    `${r.at}, ${r.machine.cpus} CPUs (${r.machine.model ?? 'unknown'}), Node ${r.machine.node}. Both sides sync every commit.`,
+    `${r.at}, ${r.machine.cpus} CPUs (${r.machine.model ?? 'unknown'}), Node ${r.machine.node}. Load average ${r.machine.loadAverageBefore} before, ${r.machine.loadAverageAfter} after (this machine is shared; CPU µs/event is the steadier figure). Both sides sync every commit.`,
     '',
-    '| batch | appenders | store events/s | p50 ack ms | p99 ack ms | commits | raw lmdb events/s | raw p50 / p99 ms | store / raw |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...r.appends.map((a) => `| ${a.batch} | ${a.store.concurrency} | ${n(a.store.eventsPerSecond)} | ${a.store.p50Ms} | ${a.store.p99Ms} | ${n(a.store.commits ?? 0)} | ${n(a.raw.eventsPerSecond)} | ${a.raw.p50Ms} / ${a.raw.p99Ms} | ${a.ratio} |`),
+    '| batch | appenders | store events/s | p50 ack ms | p99 ack ms | CPU µs/event | commits | raw lmdb events/s | raw p50 / p99 ms | raw CPU µs/event | store / raw |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.appends.map((a) => `| ${a.batch} | ${a.store.concurrency} | ${n(a.store.eventsPerSecond)} | ${a.store.p50Ms} | ${a.store.p99Ms} | ${a.store.cpuMicrosPerEvent} | ${n(a.store.commits ?? 0)} | ${n(a.raw.eventsPerSecond)} | ${a.raw.p50Ms} / ${a.raw.p99Ms} | ${a.raw.cpuMicrosPerEvent} | ${a.ratio} |`),
     '',
-    '| catch-up | events | events/s | vs raw getRange |',
-    '|---|---:|---:|---:|',
-    `| readAll (pages of 1000, decoded) | ${n(r.catchUp.readAll.events)} | ${n(r.catchUp.readAll.eventsPerSecond)} | ${r.catchUp.readAll.ratioToRaw} |`,
-    `| subscribeToAll from 0 to caughtUp | ${n(r.catchUp.subscribeToAll.events)} | ${n(r.catchUp.subscribeToAll.eventsPerSecond)} | ${r.catchUp.subscribeToAll.ratioToRaw} |`,
-    `| readAll skipping all by type (header only) | ${n(r.catchUp.readAllSkippingByType.events)} | ${n(r.catchUp.readAllSkippingByType.eventsPerSecond)} | |`,
-    `| raw lmdb getRange (bytes, not decoded) | ${n(r.catchUp.rawGetRange.events)} | ${n(r.catchUp.rawGetRange.eventsPerSecond)} | 1 |`,
+    '| catch-up | events | events/s | CPU µs/event | vs raw getRange |',
+    '|---|---:|---:|---:|---:|',
+    `| readAll (pages of 1000, decoded) | ${n(r.catchUp.readAll.events)} | ${n(r.catchUp.readAll.eventsPerSecond)} | ${r.catchUp.readAll.cpuMicrosPerEvent} | ${r.catchUp.readAll.ratioToRaw} |`,
+    `| subscribeToAll from 0 to caughtUp | ${n(r.catchUp.subscribeToAll.events)} | ${n(r.catchUp.subscribeToAll.eventsPerSecond)} | ${r.catchUp.subscribeToAll.cpuMicrosPerEvent} | ${r.catchUp.subscribeToAll.ratioToRaw} |`,
+    `| readAll skipping all by type (header only) | ${n(r.catchUp.readAllSkippingByType.events)} | ${n(r.catchUp.readAllSkippingByType.eventsPerSecond)} | ${r.catchUp.readAllSkippingByType.cpuMicrosPerEvent} | |`,
+    `| raw lmdb getRange (bytes, not decoded) | ${n(r.catchUp.rawGetRange.events)} | ${n(r.catchUp.rawGetRange.eventsPerSecond)} | ${r.catchUp.rawGetRange.cpuMicrosPerEvent} | 1 |`,
     '',
     `Targets: batch >= 100 at >= 2/3 of raw and >= 300,000 events/s: ${r.targets.appendsAtBatch100Plus.map((t) => `batch ${t.batch} ${t.met ? 'met' : 'MISSED'}`).join(', ')}; catch-up >= 1,000,000 events/s: ${r.targets.catchUp.met ? 'met' : 'MISSED'}.`,
     '',
