@@ -162,11 +162,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const admin = await tokens.issue({ subject: 'admin', tenants: { '*': 'admin' }, ttlMs: ADMIN_TOKEN_TTL_MS });
   writeAdminToken(dataDir, admin.token);
   if (state === 'initializing') state = 'running';
-  const serverFile = join(dataDir, SERVER_FILE);
-  writeJsonAtomically(serverFile, { pid: process.pid, port: boundPort, url, host, version, startedAt: new Date().toISOString() });
   const consoleUrl = `${url}/?token=${admin.token}`;
   log.info({ url, port: boundPort, dataDir, store: store.kind, auth: authenticator.mode }, `corral ${version} listening on ${url} (port ${boundPort})`);
   log.info({ consoleUrl }, `console: ${authenticator.mode === 'none' ? `${url}/` : consoleUrl}`);
+  // Last: server.json tells scripts and tests the node is ready.
+  const serverFile = join(dataDir, SERVER_FILE);
+  writeJsonAtomically(serverFile, { pid: process.pid, port: boundPort, url, host, version, startedAt: new Date().toISOString() });
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => {

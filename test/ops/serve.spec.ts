@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../ops/cli.js';
-import { httpJson, makeTempDir, removeTempDirs, runCorral, startServerProcess } from '../support/index.js';
+import { httpJson, makeTempDir, removeTempDirs, runCorral, startServerProcess, waitFor } from '../support/index.js';
 
 afterAll(removeTempDirs);
 
@@ -13,7 +13,8 @@ describe('corral serve', () => {
     const secret = readFileSync(secretPath, 'utf8');
     expect(statSync(secretPath).mode & 0o777).toBe(0o600);
     expect(statSync(join(first.dataDir, 'admin.token')).mode & 0o777).toBe(0o600);
-    expect(first.logs()).toContain(`${first.url}/?token=${first.token}`);
+    // the console URL with the token, like Jupyter (output reaches us through a pipe: wait for it)
+    await waitFor(() => first.logs().includes(`${first.url}/?token=${first.token}`), { description: 'the console URL in the log' });
     const oldToken = first.token;
     expect((await first.stop()).code).toBe(0);
 
@@ -68,7 +69,7 @@ describe('corral serve', () => {
   it('starts on the demo configuration of `npm start`', async () => {
     const server = await startServerProcess({ args: ['--config', 'ops/demo/corral.yaml'] });
     try {
-      expect(server.logs()).toContain('ops/demo/corral.yaml');
+      await waitFor(() => server.logs().includes('ops/demo/corral.yaml'), { description: 'the config path in the log' });
       expect((await httpJson(`${server.url}/health/ready`)).status).toBe(200);
     } finally {
       expect((await server.stop()).code).toBe(0);

@@ -86,7 +86,7 @@ function runCorralOnce(args: string[], options: { env?: Record<string, string>; 
       child.kill('SIGKILL');
       reject(new Error(`corral ${args.join(' ')} did not exit within ${options.timeoutMs ?? 30_000} ms\n${stdout}${stderr}`));
     }, options.timeoutMs ?? 30_000);
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(timer);
       running.delete(child);
       resolve({ code, stdout, stderr });
@@ -135,10 +135,18 @@ async function startServerProcessOnce(options: ServerProcessOptions): Promise<Se
   child.stderr!.on('data', (chunk) => (output += chunk));
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    // Wait for 'close' (all output read) but not forever: a child the server spawned (the
+    // local minion outlives a crash) may hold the inherited pipes open.
+    const closed = new Promise<void>((done) => child.once('close', () => done()));
     child.on('exit', (code, signal) => {
       running.delete(child);
-      exitInfo = { code, signal };
-      resolve(exitInfo);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((done) => (timer = setTimeout(done, 500)));
+      void Promise.race([closed, grace]).then(() => {
+        clearTimeout(timer);
+        exitInfo = { code, signal };
+        resolve(exitInfo);
+      });
     });
   });
 
