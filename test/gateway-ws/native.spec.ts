@@ -26,6 +26,14 @@ afterAll(async () => {
   await h?.close();
 });
 
+async function waitForCondition(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 const open = (token: string, protocols?: string[]): Promise<TestClient> => TestClient.open(`${h.wsUrl}/ws?token=${token}`, { protocols });
 
 describe('native /ws', () => {
@@ -116,6 +124,22 @@ describe('native /ws', () => {
     expect(await reader.find({ op: 'error', id: 'r2' })).toMatchObject({ code: 'forbidden' });
     expect(calls.length).toBe(before);
     reader.close();
+  });
+
+  it('identical subscriptions share one delivery group (one evaluation and one encoding per change)', async () => {
+    const before = h.protocols.hub.groupCount;
+    const clients = await Promise.all(Array.from({ length: 30 }, () => open(acmeReader)));
+    for (const [i, client] of clients.entries()) client.send({ op: 'sub', id: 'shared', select: i % 2 ? 'logs.*.*' : 'logs.*.*', batch: true });
+    await Promise.all(clients.map((client) => client.find({ op: 'subscribed', id: 'shared' })));
+    expect(h.protocols.hub.groupCount).toBe(before + 1);
+    const other = await open(admin); // another tenant scope: another group
+    other.send({ op: 'sub', id: 'shared', select: 'logs.*.*', batch: true });
+    await other.find({ op: 'subscribed' });
+    expect(h.protocols.hub.groupCount).toBe(before + 2);
+    const last = await appendLogs(h.store, 'acme', 10, 10);
+    await Promise.all(clients.map((client) => client.until(() => client.events('shared').at(-1)?.pos === last)));
+    for (const client of [...clients, other]) client.close();
+    await waitForCondition(() => h.protocols.hub.groupCount === before);
   });
 
   it('modelApi changes are pushed to native clients', async () => {
