@@ -6,3 +6,4 @@ export { createMetricsRegistry, instrumentStore, type StoreForMetrics } from './
 export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, SocketContext } from './uws.js';
 export { registerReadRoutes } from './routes/read-routes.js';
 export { registerConsoleRoutes, type ConsoleRouteOptions } from './routes/console.js';
+export { registerWebsocketProtocols, DEFAULT_WS_LIMITS, type WebsocketProtocols, type WebsocketProtocolsOptions, type CommandTable, type WsLimits } from './ws/index.js';
