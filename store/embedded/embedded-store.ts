@@ -121,8 +121,10 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     let batch: PendingAppend[] = [];
     let head = 0;
     // The callback runs once LMDB holds the write lock; everything queued until then joins
-    // this transaction. Appends queued after it start the next one.
-    const committed = env.transaction(() => {
+    // this transaction. Appends queued after it start the next one. It runs as a child
+    // transaction so that an exception aborts every write it made (a plain transaction
+    // callback would commit whatever it wrote before throwing).
+    const committed = env.childTransaction(() => {
       this.commitScheduled = false;
       batch = this.queue;
       this.queue = [];
@@ -231,7 +233,7 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     this.assertOpen();
     assertStreamName(stream);
     const checked = checkStreamMetadata(stream, metadata);
-    await this.layout.env.transaction(() => {
+    await this.layout.env.childTransaction(() => {
       const head = this.streamHead(stream) ?? { lastRevision: -1, firstRevision: 0, maxCount: null, maxAgeMs: null };
       head.maxCount = checked.maxCount ?? null;
       head.maxAgeMs = checked.maxAgeMs ?? null;
@@ -244,7 +246,7 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     this.assertOpen();
     assertStreamName(stream);
     const before = checkPosition('beforeRevision', beforeRevision, 0);
-    await this.layout.env.transaction(() => {
+    await this.layout.env.childTransaction(() => {
       const head = this.streamHead(stream) ?? { lastRevision: -1, firstRevision: 0, maxCount: null, maxAgeMs: null };
       dropBefore(this.layout, stream, head, Math.min(before, head.lastRevision + 1));
       writeStreamHead(this.layout, stream, head);
