@@ -1,5 +1,6 @@
 import type { NodeModule } from './node-module.js';
 import { projectionsModule } from './modules/projections.js';
+import { actorsModule } from './modules/actors.js';
 import { createNodeServices } from './modules/shared.js';
 
 /**
@@ -15,5 +16,6 @@ export function defaultNodeModules(): NodeModule[] {
   const services = createNodeServices();
   return [
     projectionsModule(services),
+    actorsModule(services),
   ];
 }

@@ -1,0 +1,201 @@
+import {
+  InvalidArgumentError,
+  UnavailableError,
+  assertName,
+  assertSlot,
+  type Position,
+} from '../../../store/index.js';
+import type { ActorRuntime, JobService, TargetType } from '../../../actors/index.js';
+import type { Principal, Role } from '../../auth/index.js';
+
+/**
+ * The one table of write commands (DESIGN.md §6, §8.1 `cmd`): the HTTP write routes and the
+ * native websocket's `cmd` op both dispatch here, so a command means the same thing, needs
+ * the same role and validates the same way whichever protocol carries it. Every command
+ * validates its input before anything is appended (the runtime and the job service check
+ * names, specs, signals, targets and sizes) and resolves with the positions it appended.
+ */
+export interface CommandDeps {
+  runtime: ActorRuntime;
+  /** the job service while this node leads; null otherwise */
+  jobs(): JobService | null;
+  /** The tenant's watchers as the configuration file says now (re-read from disk). */
+  tenantConfig(tenant: string): Promise<Record<string, unknown>>;
+}
+
+export interface CommandResult {
+  positions: Position[];
+  [extra: string]: unknown;
+}
+
+/** Same signature as the native websocket's `CommandTable` (gateway/ws), with richer results. */
+export type CommandDispatcher = (
+  name: string,
+  tenant: string,
+  args: Record<string, unknown>,
+  principal: Principal,
+  expectedRevision: number | undefined,
+) => Promise<CommandResult>;
+
+interface CommandSpec {
+  role: Role;
+  /** allowed argument fields; null: checked by the command itself (specs) */
+  fields: readonly string[] | null;
+  run(tenant: string, args: Record<string, unknown>, subject: string, expectedRevision: number | undefined): Promise<CommandResult>;
+}
+
+const positionsOf = (positions: Position[]): CommandResult => ({ positions });
+
+function stringArg(args: Record<string, unknown>, field: string, command: string): string {
+  const value = args[field];
+  if (value === undefined) throw new InvalidArgumentError(`${command}: missing field "${field}"`, { field });
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${command}: field "${field}" must be a string`, { field });
+  return value;
+}
+
+function rejectUnknown(args: Record<string, unknown>, allowed: readonly string[], command: string): void {
+  for (const key of Object.keys(args)) {
+    if (!allowed.includes(key)) {
+      throw new InvalidArgumentError(`${command}: unknown field "${key}" (allowed: ${allowed.length ? allowed.join(', ') : 'none'})`, { field: key });
+    }
+  }
+}
+
+/** `{name, spec: {...}}` or `{name, ...spec}`: the watcher name and the spec part. */
+function splitWatcherArgs(args: Record<string, unknown>, command: string): { name: string; spec: unknown } {
+  const { name: _name, spec, ...rest } = args;
+  const name = assertName('watcher', stringArg(args, 'name', command));
+  if (spec !== undefined) {
+    if (Object.keys(rest).length > 0) {
+      throw new InvalidArgumentError(`${command}: give the spec either in "spec" or as top-level fields, not both (found ${Object.keys(rest).join(', ')})`);
+    }
+    return { name, spec };
+  }
+  return { name, spec: rest };
+}
+
+/** `web:0` -> watcher and slot. */
+export function parseProcessId(id: unknown, field = 'process'): { watcher: string; slot: number } {
+  if (typeof id !== 'string') throw new InvalidArgumentError(`${field} must be a string like "web:0"`, { field });
+  const match = /^([^:]+):(\d{1,4})$/.exec(id);
+  if (!match) throw new InvalidArgumentError(`invalid process id ${JSON.stringify(id.slice(0, 80))}: expected <watcher>:<slot>, e.g. web:0`, { field });
+  return { watcher: assertName('watcher', match[1]), slot: assertSlot(Number(match[2])) };
+}
+
+export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispatcher; names: string[]; roleOf(name: string): Role } {
+  const { runtime } = deps;
+  const jobsOrUnavailable = (): JobService => {
+    const jobs = deps.jobs();
+    if (!jobs) throw new UnavailableError('this node does not run jobs (not the leader)', { leaderUrl: runtime.leaderUrl() });
+    return jobs;
+  };
+  const noRevision = (command: string, expectedRevision: number | undefined): void => {
+    if (expectedRevision !== undefined) throw new InvalidArgumentError(`${command} does not take an expectedRevision`, { field: 'expectedRevision' });
+  };
+  const watcherCommand = (kind: 'start' | 'stop' | 'restart' | 'reload' | 'destroy'): CommandSpec => ({
+    role: kind === 'destroy' ? 'admin' : 'operate',
+    fields: ['name'],
+    run: async (tenant, args, subject, rev) => {
+      const name = assertName('watcher', stringArg(args, 'name', `watchers.${kind}`));
+      const method = { start: 'startWatcher', stop: 'stopWatcher', restart: 'restartWatcher', reload: 'reloadWatcher', destroy: 'destroyWatcher' } as const;
+      return positionsOf(await runtime[method[kind]](tenant, name, subject, rev));
+    },
+  });
+
+  const table: Record<string, CommandSpec> = {
+    'tenants.create': {
+      role: 'admin',
+      fields: [],
+      run: async (tenant, _args, subject, rev) => positionsOf(await runtime.createTenant(tenant, subject, rev)),
+    },
+    'tenants.destroy': {
+      role: 'admin',
+      fields: [],
+      run: async (tenant, _args, subject, rev) => positionsOf(await runtime.destroyTenant(tenant, subject, rev)),
+    },
+    'tenants.reconfigure': {
+      role: 'admin',
+      fields: ['watchers'],
+      run: async (tenant, args, subject, rev) => {
+        noRevision('tenants.reconfigure', rev);
+        // Without explicit watchers: what the configuration file says now (Zuul's tenant-reconfigure).
+        const watchers = args.watchers === undefined ? await deps.tenantConfig(tenant) : (args.watchers as Record<string, unknown>);
+        return positionsOf(await runtime.reconfigureTenant(tenant, watchers, subject));
+      },
+    },
+    'watchers.create': {
+      role: 'admin',
+      fields: null,
+      run: async (tenant, args, subject, rev) => {
+        const { name, spec } = splitWatcherArgs(args, 'watchers.create');
+        return { positions: await runtime.createWatcher(tenant, name, spec, subject, rev), key: `${tenant}:${name}` };
+      },
+    },
+    'watchers.update': {
+      role: 'admin',
+      fields: null,
+      run: async (tenant, args, subject, rev) => {
+        const { name, spec } = splitWatcherArgs(args, 'watchers.update');
+        return positionsOf(await runtime.updateWatcher(tenant, name, spec, subject, rev));
+      },
+    },
+    'watchers.start': watcherCommand('start'),
+    'watchers.stop': watcherCommand('stop'),
+    'watchers.restart': watcherCommand('restart'),
+    'watchers.reload': watcherCommand('reload'),
+    'watchers.destroy': watcherCommand('destroy'),
+    'processes.kill': {
+      role: 'operate',
+      fields: ['process', 'watcher', 'slot', 'signal'],
+      run: async (tenant, args, subject, rev) => {
+        let target: { watcher: string; slot: number };
+        if (args.process !== undefined) {
+          if (args.watcher !== undefined || args.slot !== undefined) throw new InvalidArgumentError('processes.kill: give "process" or "watcher"+"slot", not both');
+          target = parseProcessId(args.process);
+        } else {
+          target = { watcher: assertName('watcher', stringArg(args, 'watcher', 'processes.kill')), slot: assertSlot(args.slot) };
+        }
+        const signal = args.signal === undefined ? 'SIGTERM' : stringArg(args, 'signal', 'processes.kill');
+        return positionsOf(await runtime.killProcess(tenant, target.watcher, target.slot, signal, subject, rev));
+      },
+    },
+    'jobs.create': {
+      role: 'operate',
+      fields: ['fun', 'args', 'tgt', 'tgtType', 'timeoutMs'],
+      run: async (tenant, args, subject, rev) => {
+        noRevision('jobs.create', rev);
+        const jobs = jobsOrUnavailable();
+        const created = await jobs.createJob({
+          tenant,
+          fun: args.fun as string,
+          args: args.args as unknown[],
+          tgt: args.tgt as string,
+          tgtType: args.tgtType as TargetType,
+          timeoutMs: args.timeoutMs as number,
+          principal: subject,
+        });
+        return { positions: created.positions, jid: created.jid, key: created.key, state: created.state, minions: created.minions };
+      },
+    },
+    'jobs.cancel': {
+      role: 'operate',
+      fields: ['jid'],
+      run: async (tenant, args, subject, rev) => {
+        noRevision('jobs.cancel', rev);
+        const cancelled = await jobsOrUnavailable().cancelJob(tenant, stringArg(args, 'jid', 'jobs.cancel'), subject);
+        return { positions: cancelled.positions, jid: cancelled.jid, state: cancelled.state, cancelled: cancelled.cancelled };
+      },
+    },
+  };
+  const names = Object.keys(table).sort();
+
+  const dispatch: CommandDispatcher = async (name, tenant, args, principal, expectedRevision) => {
+    const spec = Object.hasOwn(table, name) ? table[name]! : null;
+    if (!spec) throw new InvalidArgumentError(`unknown command ${JSON.stringify(String(name).slice(0, 60))}: expected one of ${names.join(', ')}`, { field: 'name' });
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new InvalidArgumentError(`${name}: args must be an object`, { field: 'args' });
+    principal.require(tenant, spec.role);
+    if (spec.fields) rejectUnknown(args, spec.fields, name);
+    return spec.run(tenant, args, principal.subject, expectedRevision);
+  };
+  return { dispatch, names, roleOf: (name) => table[name]?.role ?? 'admin' };
+}

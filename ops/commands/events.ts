@@ -1,0 +1,106 @@
+import WebSocket from 'ws';
+import { CorralError } from '../../store/index.js';
+import { resolveServerTarget, type ServerTarget } from './client.js';
+import { resolveTenant } from './jobs.js';
+import { parseFlags, UsageError } from './usage.js';
+
+export const usage = 'corral events [--server URL] [--token T] [--tenant T] [--select SPEC] [--filter EXPR] [--from start|now|POS] [--follow]';
+
+/**
+ * `corral events`: the tenant's event history as NDJSON (one event per line), from
+ * `GET /api/v1/tenants/{t}/events` streamed; with `--follow` it then continues live over the
+ * native websocket `/ws` from the last position printed (no gap, no duplicate at the
+ * hand-over) until interrupted. `--from now` prints only new events (needs --follow).
+ */
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, {
+    server: { type: 'string' },
+    token: { type: 'string' },
+    'data-dir': { type: 'string' },
+    tenant: { type: 'string' },
+    select: { type: 'string' },
+    filter: { type: 'string' },
+    from: { type: 'string' },
+    follow: { type: 'boolean' },
+  }, true);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const from = values.from ?? 'start';
+  if (from !== 'start' && from !== 'now' && !/^\d{1,15}$/.test(from)) throw new UsageError(`--from must be start, now or a position (got ${JSON.stringify(from)})`);
+  const target = resolveServerTarget(values);
+  const tenant = await resolveTenant(target, values.tenant);
+  let last: number;
+  if (from === 'now') {
+    if (!values.follow) throw new UsageError('--from now prints only new events: add --follow');
+    last = -1;
+  } else {
+    last = await printHistory(target, tenant, from === 'start' ? 0 : Number(from), values.select, values.filter);
+  }
+  if (!values.follow) return 0;
+  return follow(target, tenant, last, values.select, values.filter);
+}
+
+async function printHistory(target: ServerTarget, tenant: string, after: number, select?: string, filter?: string): Promise<number> {
+  const query = new URLSearchParams({ from: String(after) });
+  if (select) query.set('select', select);
+  if (filter) query.set('filter', filter);
+  const response = await fetch(`${target.url}/api/v1/tenants/${tenant}/events?${query}`, {
+    headers: { authorization: `Bearer ${target.token}`, accept: 'application/x-ndjson' },
+  });
+  if (!response.ok) {
+    const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    throw new CorralError((body?.error?.code ?? 'internal') as never, `GET events: ${response.status}: ${body?.error?.message ?? response.statusText}`);
+  }
+  const head = Number(response.headers.get('x-corral-head') ?? after);
+  let last = after;
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (line.trim() === '') continue;
+      last = (JSON.parse(line) as { position: number }).position;
+      process.stdout.write(`${line}\n`);
+    }
+  }
+  // everything up to the head was scanned, selected or not
+  return Math.max(last, head);
+}
+
+function follow(target: ServerTarget, tenant: string, after: number, select?: string, filter?: string): Promise<number> {
+  const url = `${target.url.replace(/^http/, 'ws')}/ws`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, 'corral.v1.json', { headers: { authorization: `Bearer ${target.token}` } });
+    const stop = (): void => ws.close(1000);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    ws.on('open', () => {
+      const frame: Record<string, unknown> = { op: 'sub', id: 'events', select: select ?? `*.*.*`, from: after < 0 ? 'now' : after };
+      if (filter) frame.filter = filter;
+      ws.send(JSON.stringify(frame));
+    });
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as Record<string, unknown> | Record<string, unknown>[];
+      for (const item of Array.isArray(message) ? message : [message]) {
+        if (item.op === 'event' && (item.tenant === tenant || item.tenant === undefined)) {
+          const { op: _op, sub: _sub, pos, object: _object, original: _original, ...event } = item;
+          process.stdout.write(`${JSON.stringify({ position: pos, ...event })}\n`);
+        } else if (item.op === 'error') {
+          ws.close(1000);
+          reject(new CorralError('bad-request', `subscription refused: ${String(item.message ?? JSON.stringify(item))}`));
+        } else if (item.op === 'lagged') {
+          process.stderr.write(`corral events: lagged at ${String(item.pos)}; the server catches up from the store\n`);
+        }
+      }
+    });
+    ws.on('close', (code) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (code === 1000 || code === 1005) resolve(0);
+      else reject(new CorralError('unavailable', `the websocket closed with ${code}`));
+    });
+    ws.on('error', (error) => reject(new CorralError('unavailable', `websocket ${url}: ${error.message}`)));
+  });
+}

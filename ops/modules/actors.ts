@@ -1,0 +1,223 @@
+import { join } from 'node:path';
+import { distinctUntilChanged, type Subscription } from 'rxjs';
+import { isCorralError, UnavailableError } from '../../store/index.js';
+import {
+  createActorRuntime,
+  createJobService,
+  createLeaderLease,
+  type ActorRuntime,
+  type JobService,
+  type MinionReportSink,
+} from '../../actors/index.js';
+import { createCommandTable, registerCommandRoutes, registerLogRoutes, roleIncludes, type CommandDispatcher } from '../../gateway/index.js';
+import { createMinionHub } from '../../gateway/minion/index.js';
+import { defaultMinionId } from '../minion/index.js';
+import type { NodeContext, NodeModule, StartedModule, StopInfo } from '../node-module.js';
+import { openControlSocket, CONTROL_SOCKET, type ControlSocket } from '../ctl/index.js';
+import { controlHandlers } from './supervision/control.js';
+import { LocalMinion } from './supervision/local-minion.js';
+import { registerSupervisionMetrics } from './supervision/metrics.js';
+import { applyConfig, configFilePath, TenantConfigSource } from './supervision/tenants.js';
+import type { NodeServices } from './shared.js';
+
+declare module './shared.js' {
+  interface NodeServices {
+    /**
+     * The write-command table (provided by the actors module): what the native websocket's
+     * `cmd` op dispatches to (`watchers.start`, `jobs.create`, ...; see gateway/routes/commands).
+     */
+    commands?: CommandDispatcher;
+    /** The actor runtime of this node (provided by the actors module). */
+    actors?: ActorRuntime;
+  }
+}
+
+export interface ActorsModuleOptions {
+  /** leader lease TTL (default 10 s, or `CORRAL_LEASE_TTL_MS`) */
+  leaseTtlMs?: number;
+  /** how long `listening()` waits to lead before going on in the background (default 5 s) */
+  leadWaitMs?: number;
+}
+
+/**
+ * Supervision and jobs on a node (DESIGN.md §1, §6, §11, §13): the `/minion` hub, the leader
+ * lease, the actor runtime (tenants, watchers, processes) and the job service (both run only
+ * while this node leads), the write routes and log routes, the command socket, Prometheus
+ * metrics, the tenants of the configuration file, and the local minion.
+ *
+ * Provides in `services`: `commands` (for the websocket `cmd` op) and `actors`.
+ */
+export function actorsModule(services: NodeServices, options: ActorsModuleOptions = {}): NodeModule {
+  return { name: 'actors', start: (context) => startActors(context, services, options) };
+}
+
+async function startActors(context: NodeContext, services: NodeServices, options: ActorsModuleOptions): Promise<StartedModule> {
+  const { gateway, config, componentKey, dataDir } = context;
+  const log = context.log.child({ module: 'actors' });
+  const store = services.writeStore ?? context.store;
+  const localMinionId = config.minion.id ?? defaultMinionId();
+  const configSource = new TenantConfigSource(configFilePath(context as NodeContext & { configPath?: string | null }), config);
+
+  let runtime!: ActorRuntime;
+  let jobs: JobService | null = null;
+  // The hub needs a sink before the runtime exists (the runtime needs the hub's port).
+  const sink: MinionReportSink = {
+    minionConnected: (hello) => runtime.minionSink.minionConnected(hello),
+    minionDisconnected: (id, tenants, reason) => runtime.minionSink.minionDisconnected(id, tenants, reason),
+    report: (id, report) => runtime.minionSink.report(id, report),
+  };
+  const hub = createMinionHub({
+    sink,
+    // A minion may serve the tenants its token grants at least `operate` on.
+    verifyToken: async (token) => {
+      const principal = await gateway.authenticator.authenticateToken(token);
+      const tenants = Object.entries(principal.tenants)
+        .filter(([, role]) => roleIncludes(role, 'operate'))
+        .map(([tenant]) => tenant);
+      return { subject: principal.subject, tenants };
+    },
+    logger: log.child({ part: 'minion-hub' }),
+    server: { version: context.version, node: componentKey },
+    allTenants: () => activeTenants(runtime, Object.keys(configSource.read().tenants)),
+  });
+  hub.attach(gateway.app, '/minion');
+  gateway.capabilities.add('minion.v1');
+
+  const ttlFromEnv = Number(process.env.CORRAL_LEASE_TTL_MS);
+  const lease = createLeaderLease({
+    store,
+    node: componentKey,
+    // read when the lease is written: the URL is known once the gateway listens
+    get url() {
+      return context.url() || undefined;
+    },
+    ttlMs: options.leaseTtlMs ?? (Number.isInteger(ttlFromEnv) && ttlFromEnv > 0 ? ttlFromEnv : 10_000),
+    logger: log,
+    ...(services.writeModel ? { writeModel: services.writeModel } : {}),
+  });
+
+  runtime = createActorRuntime({
+    store,
+    minions: hub.port,
+    node: componentKey,
+    logger: log,
+    localMinion: localMinionId,
+    lease,
+    ...(services.writeModel ? { writeModel: services.writeModel } : {}),
+    ...(services.downcast ? { downcast: services.downcast } : {}),
+    jobs: {
+      handleReturn: (minion, report) => {
+        // Unavailable makes the hub close the socket unacknowledged: the minion resends the return.
+        if (!jobs) throw new UnavailableError('the job service is not running on this node yet', { leaderUrl: runtime.leaderUrl() });
+        return jobs.handleReturn(minion, report);
+      },
+    },
+  });
+
+  // The job service lives exactly while this node leads (a stopped service cannot restart).
+  const leadership: Subscription = lease.leader$.pipe(distinctUntilChanged()).subscribe((leading) => {
+    if (leading) {
+      jobs = createJobService({ store, minions: hub.port, node: componentKey, logger: log.child({ part: 'jobs' }) });
+      const service = jobs;
+      void service.resume().catch((error: unknown) => log.error({ err: error }, 'could not resume unfinished jobs'));
+    } else if (jobs) {
+      const service = jobs;
+      jobs = null;
+      void service.stop();
+    }
+  });
+
+  const metrics = registerSupervisionMetrics(gateway.metrics, { runtime, stats$: runtime.stats$, hub, jobs: () => jobs });
+  const table = createCommandTable({
+    runtime,
+    jobs: () => jobs,
+    tenantConfig: async (tenant) => configSource.tenant(tenant).watchers as unknown as Record<string, unknown>,
+  });
+  const commands: CommandDispatcher = async (name, tenant, args, principal, expectedRevision) => {
+    const label = table.names.includes(name) ? name : 'unknown';
+    try {
+      const result = await table.dispatch(name, tenant, args, principal, expectedRevision);
+      metrics.command(label, 'ok');
+      return result;
+    } catch (error) {
+      metrics.command(label, isCorralError(error) ? error.code : 'internal');
+      throw error;
+    }
+  };
+  services.commands = commands;
+  services.actors = runtime;
+  registerCommandRoutes(gateway, { dispatch: commands, engine: services.engine ?? null });
+  registerLogRoutes(gateway, { store: context.store });
+  gateway.capabilities.add('http.commands');
+  gateway.capabilities.add('http.logs');
+
+  const localMinion = context.localMinion ? new LocalMinion({ dataDir, id: localMinionId, grains: config.minion.grains, log }) : null;
+  let keepMinionRequested = false;
+  let control: ControlSocket | null = null;
+  let bootstrapped: Promise<void> | null = null;
+
+  const lead = (): Promise<void> =>
+    (bootstrapped ??= runtime.start().then(async () => {
+      log.info({ leader: componentKey }, 'leading: running the actors');
+      await applyConfig(runtime, configSource.read(), log);
+    }));
+
+  return {
+    async listening() {
+      localMinion?.ensureRunning();
+      const started = lead();
+      started.catch((error: unknown) => log.error({ err: error }, 'the actor runtime failed to start'));
+      const waitMs = options.leadWaitMs ?? 5000;
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        started.then(() => true, () => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
+      ]);
+      clearTimeout(timer);
+      if (!waited) log.info({ leaderUrl: runtime.leaderUrl() }, 'not leading yet (another node holds the lease): serving as a follower until it is released or expires');
+      control = await openControlSocket(
+        join(dataDir, CONTROL_SOCKET),
+        controlHandlers({
+          context,
+          runtime,
+          hub,
+          jobs: () => jobs,
+          localMinion,
+          configSource,
+          log,
+          requestStop: (keepMinion) => {
+            keepMinionRequested = keepMinion;
+          },
+        }),
+        log,
+      ).catch((error: unknown) => {
+        log.error({ err: error }, 'could not open the command socket; corral ctl will not reach this node');
+        return null;
+      });
+    },
+    async stop(info: StopInfo) {
+      await control?.close();
+      const keepMinion = info.keepMinion || keepMinionRequested;
+      // The minion first, while the runtime still records what it reports (the exits).
+      if (localMinion && !keepMinion) await localMinion.stop();
+      leadership.unsubscribe();
+      await runtime.stop();
+      const service = jobs;
+      jobs = null;
+      await service?.stop();
+      hub.close(info.closeCode, info.closeCode === 1012 ? 'server restarting' : 'server going away');
+      metrics.stop();
+    },
+  };
+}
+
+/** Tenants a `*` minion serves: those of the configuration plus every active tenant the runtime knows. */
+function activeTenants(runtime: ActorRuntime | undefined, configured: string[]): string[] {
+  const tenants = new Set(configured);
+  if (runtime) {
+    for (const cell of runtime.engine.cells.values()) {
+      if (cell.kind === 'tenant' && (cell.snapshot as unknown as { value: string }).value === 'active') tenants.add(cell.tenant);
+    }
+  }
+  return [...tenants].sort();
+}

@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { InvalidArgumentError, NotFoundError, isWrongExpectedRevisionError, type Position } from '../../../store/index.js';
+import { diffWatcherSpecs, type ActorRuntime, type WatcherSpec } from '../../../actors/index.js';
+import { loadConfigFile, type CorralConfig, type TenantConfig } from '../../config/index.js';
+
+/** Who configuration-file changes are recorded as (`meta.principal`). */
+export const CONFIG_PRINCIPAL = 'config';
+
+/**
+ * Where this node's configuration came from: the context's `configPath` when the node
+ * provides one, else `corral serve --config FILE`, else `CORRAL_CONFIG` (the rules of
+ * `corral serve`); null when the node runs without a file.
+ */
+export function configFilePath(context: { configPath?: string | null }): string | null {
+  if (context.configPath) return resolve(context.configPath);
+  const argv = process.argv;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--config' && argv[i + 1]) return resolve(argv[i + 1]!);
+    if (argv[i]!.startsWith('--config=')) return resolve(argv[i]!.slice('--config='.length));
+  }
+  return process.env.CORRAL_CONFIG ? resolve(process.env.CORRAL_CONFIG) : null;
+}
+
+export class TenantConfigSource {
+  constructor(
+    private readonly path: string | null,
+    private readonly startupConfig: CorralConfig,
+  ) {}
+
+  /** Re-reads the file (validated; errors name the field) or, without a file, the config the node started with. */
+  read(): CorralConfig {
+    return this.path ? loadConfigFile(this.path) : this.startupConfig;
+  }
+
+  tenant(tenant: string): TenantConfig {
+    const config = this.read();
+    const found = Object.hasOwn(config.tenants, tenant) ? config.tenants[tenant] : undefined;
+    if (!found) {
+      throw new NotFoundError(`tenant ${tenant} is not in the configuration ${this.path ? `file ${this.path}` : '(the node runs without a config file)'}`, { tenant });
+    }
+    return found;
+  }
+}
+
+const isActiveTenant = (runtime: ActorRuntime, tenant: string): boolean =>
+  (runtime.supervisor.tenantCell(tenant).snapshot as unknown as { value: string }).value === 'active';
+
+/** Whether the tenant's watchers differ from `watchers` (so a reconfigure would append something). */
+function differs(runtime: ActorRuntime, tenant: string, watchers: Record<string, WatcherSpec>): boolean {
+  const current = runtime.watcherNames(tenant);
+  const wanted = Object.keys(watchers);
+  if (current.length !== wanted.length || current.some((name) => !Object.hasOwn(watchers, name))) return true;
+  return current.some((name) => diffWatcherSpecs(runtime.watcherSpec(tenant, name)!, watchers[name]!).length > 0);
+}
+
+/**
+ * Makes a tenant what the configuration says: creates it if it does not exist, then
+ * applies the watcher differences (added, updated, removed) — nothing when there are none,
+ * so a restart with an unchanged file appends nothing.
+ */
+export async function applyTenantConfig(runtime: ActorRuntime, tenant: string, config: TenantConfig, principal = CONFIG_PRINCIPAL): Promise<{ created: boolean; positions: Position[] }> {
+  const positions: Position[] = [];
+  let created = false;
+  if (!isActiveTenant(runtime, tenant)) {
+    try {
+      positions.push(...(await runtime.createTenant(tenant, principal)));
+      created = true;
+    } catch (error) {
+      if (!isWrongExpectedRevisionError(error)) throw error;
+    }
+  }
+  if (differs(runtime, tenant, config.watchers)) {
+    positions.push(...(await runtime.reconfigureTenant(tenant, config.watchers as unknown as Record<string, unknown>, principal)));
+  }
+  return { created, positions };
+}
+
+/** Every tenant of the configuration, one after another; a failing tenant is logged and the others still applied. */
+export async function applyConfig(runtime: ActorRuntime, config: CorralConfig, log: Logger): Promise<Record<string, { created: boolean; events: number } | { error: string }>> {
+  const results: Record<string, { created: boolean; events: number } | { error: string }> = {};
+  for (const [tenant, tenantConfig] of Object.entries(config.tenants)) {
+    try {
+      const { created, positions } = await applyTenantConfig(runtime, tenant, tenantConfig);
+      results[tenant] = { created, events: positions.length };
+      if (positions.length > 0) log.info({ tenant, created, events: positions.length }, 'tenant configured from the configuration file');
+    } catch (error) {
+      results[tenant] = { error: (error as Error).message };
+      log.error({ tenant, err: error }, 'could not apply the tenant configuration');
+    }
+  }
+  return results;
+}
+
+export function assertTenantArgument(value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError('tenant-reconfigure needs a tenant name', { field: 'tenant' });
+  return value;
+}
