@@ -7,3 +7,4 @@ export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehav
 export { registerReadRoutes } from './routes/read-routes.js';
 export { registerConsoleRoutes, type ConsoleRouteOptions } from './routes/console.js';
 export { registerWebsocketProtocols, DEFAULT_WS_LIMITS, type WebsocketProtocols, type WebsocketProtocolsOptions, type CommandTable, type WsLimits } from './ws/index.js';
+export * from './routes/commands/index.js';

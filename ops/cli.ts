@@ -17,6 +17,9 @@ export const COMMANDS: Record<string, Command> = {
   token: { summary: 'mint a token signed with <dataDir>/secret', load: () => import('./commands/token.js') },
   'hash-password': { summary: 'print a scrypt hash for auth.users', load: () => import('./commands/hash-password.js') },
   minion: { summary: 'run the minion agent: spawn and supervise processes, run jobs', load: () => import('./minion/index.js') },
+  ctl: { summary: 'control a running server through <dataDir>/corral.sock', load: () => import('./commands/ctl.js') },
+  jobs: { summary: 'run a job on minions and print their returns', load: () => import('./commands/jobs.js') },
+  events: { summary: 'print (and follow) the event history as NDJSON', load: () => import('./commands/events.js') },
 };
 
 async function help(): Promise<string> {
