@@ -14,6 +14,12 @@ export class LiveCollection<T extends { key: string; tenant?: string }> {
   constructor(readonly view: string) {}
 
   connect(live: LiveSocket): void {
+    const retry = (): void => {
+      // Refused (e.g. a resume position this server has not reached, after its data was
+      // replaced): start over from a fresh snapshot rather than stay silent.
+      this.position = null;
+      setTimeout(() => this.connect(live), 1000);
+    };
     live.subscribe(
       { id: `console.${this.view}`, select: `${this.view}.*.*`, snapshot: true },
       {
@@ -28,6 +34,9 @@ export class LiveCollection<T extends { key: string; tenant?: string }> {
           else this.items.delete(event.key);
           this.position = event.pos;
           this.notify(event);
+        },
+        error: (error) => {
+          if (error.code === 'unavailable') retry();
         },
       },
     );
