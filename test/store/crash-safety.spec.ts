@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,8 @@ describe('embedded store: crash safety (must show)', () => {
     let killedMidWrite = 0;
     for (let round = 0; round < 20; round++) {
       const child = startChild('crash-writer.js', [dataDir]);
-      const target = 5 + Math.floor(Math.random() * 60);
+      // crypto, not Math.random: the kill points should differ from run to run
+      const target = randomInt(5, 65);
       await waitFor(`${target} acknowledgements in round ${round}`, () => child.lines.filter((l) => l.startsWith('ack ')).length >= target, 40_000).catch((error: Error) => {
         child.process.kill('SIGKILL');
         throw new Error(`${error.message}; child printed ${child.lines.length} lines (${child.lines.slice(0, 2).join(' | ')}), stderr: ${child.stderr.join('')}`);
