@@ -29,7 +29,12 @@ const REGISTRY_PAGE = 1_000;
  * newest `state`, and its `register`); components silent for longer than `ttlMs` cannot be
  * live, so older events matter only for the registrations of live ones.
  */
-export async function readLiveServers(store: EventStore, now: number, ttlMs: number = DEFAULT_COMPONENT_TTL_MS): Promise<LiveServer[]> {
+export async function readLiveServers(
+  store: EventStore,
+  now: number,
+  ttlMs: number = DEFAULT_COMPONENT_TTL_MS,
+  pageSize: number = REGISTRY_PAGE,
+): Promise<LiveServer[]> {
   const info = await store.streamInfo(COMPONENTS_STREAM).catch(() => null);
   if (!info || info.lastRevision < 0) return [];
   const horizon = now - ttlMs;
@@ -40,7 +45,7 @@ export async function readLiveServers(store: EventStore, now: number, ttlMs: num
   let before = info.lastRevision + 1;
   let pastHorizon = false;
   while (before > info.firstRevision) {
-    const page = await store.readStream(COMPONENTS_STREAM, { direction: 'backward', beforeRevision: before, limit: REGISTRY_PAGE });
+    const page = await store.readStream(COMPONENTS_STREAM, { direction: 'backward', beforeRevision: before, limit: pageSize });
     if (page.length === 0) break;
     for (const event of page) {
       before = Math.min(before, event.revision);
