@@ -35,7 +35,7 @@ declare module './shared.js' {
 export interface ActorsModuleOptions {
   /** leader lease TTL (default 10 s, or `CORRAL_LEASE_TTL_MS`) */
   leaseTtlMs?: number;
-  /** how long `listening()` waits to lead before going on in the background (default 5 s) */
+  /** how long `listening()` waits to lead before going on in the background (default 2 s) */
   leadWaitMs?: number;
 }
 
@@ -167,7 +167,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
       localMinion?.ensureRunning();
       const started = lead();
       started.catch((error: unknown) => log.error({ err: error }, 'the actor runtime failed to start'));
-      const waitMs = options.leadWaitMs ?? 5000;
+      const waitMs = options.leadWaitMs ?? 2000;
       let timer: NodeJS.Timeout | undefined;
       const waited = await Promise.race([
         started.then(() => true, () => true),
