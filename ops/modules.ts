@@ -1,7 +1,7 @@
 import type { NodeModule } from './node-module.js';
 import { projectionsModule } from './modules/projections.js';
 import { actorsModule } from './modules/actors.js';
-import { createNodeServices } from './modules/shared.js';
+import { createNodeServices, type NodeServices } from './modules/shared.js';
 
 /**
  * The modules every `corral serve` node runs, in start order. Others plug in here with one
@@ -10,10 +10,9 @@ import { createNodeServices } from './modules/shared.js';
  *
  * `services` is shared by this node's modules: a module factory takes it, and a module
  * that needs what another provides (the projection engine, the write model API) starts
- * after it. See ops/modules/shared.ts.
+ * after it. See ops/modules/shared.ts. Tests pass their own `services` to look inside.
  */
-export function defaultNodeModules(): NodeModule[] {
-  const services = createNodeServices();
+export function defaultNodeModules(services: NodeServices = createNodeServices()): NodeModule[] {
   return [
     projectionsModule(services),
     actorsModule(services),

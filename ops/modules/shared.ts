@@ -11,7 +11,8 @@ export type Downcast = (type: string, action: string, data: unknown, toModel: nu
  * `start()`, so a module that needs a service starts after its provider (the order of
  * `defaultNodeModules()`) and takes it with `requireService` at its own start.
  *
- * Everything below is provided by the projections module (`ops/modules/projections.ts`).
+ * The fields below are provided by the projections module (`ops/modules/projections.ts`);
+ * other modules add theirs by declaration merging (`declare module './shared.js'`).
  */
 export interface NodeServices {
   /**
@@ -44,7 +45,7 @@ export function requireService<K extends keyof NodeServices>(services: NodeServi
   if (service === undefined || service === null) {
     throw new CorralError(
       'unavailable',
-      `the ${consumer} module needs NodeServices.${name}, which the projections module provides: start it first (ops/modules.ts)`,
+      `the ${consumer} module needs NodeServices.${name}, which no module started before it provides: check the order in ops/modules.ts`,
     );
   }
   return service as NonNullable<NodeServices[K]>;

@@ -90,6 +90,17 @@ describe('model API rolling upgrade (DESIGN.md §12): two servers on one data di
       );
       expect(announcements).toHaveLength(1);
 
+      // A command through the HTTP API, once the newer node leads (it took the lease over): schema 2.
+      const created = await waitFor(
+        async () => {
+          const response = await httpJson(`${newNode.url}/api/v1/tenants/acme`, { method: 'PUT', token: newNode.token });
+          return response.status === 201 ? (response.body as { position: number }) : null;
+        },
+        { timeoutMs: 20_000, description: 'the newer node to lead and create a tenant' },
+      );
+      const [tenantEvent] = await shared.readAll({ after: created.position - 1, limit: 1 });
+      expect(tenantEvent).toMatchObject({ type: 'tenants', action: 'create', key: 'acme', schema: 2, meta: { node: `${hostname()}:${newNode.pid}` } });
+
       // The older binary may no longer join: a clear message and a non-zero exit, nothing written.
       const head = await shared.headPosition();
       const refused = await runCorral(['serve', '--port', '0', '--data-dir', dataDir, '--no-local-minion', '--model-api-max', '1'], {
