@@ -17,7 +17,8 @@ const GROUPS = 10;
 const SUBSCRIBERS = (process.env.CORRAL_BENCH_SUBSCRIBERS ?? '1000,5000').split(',').map(Number);
 /** deliveries per throughput run (events x subscribers per group): bounds the run's length */
 const DELIVERIES = Number(process.env.CORRAL_BENCH_DELIVERIES ?? 10_000_000);
-const BATCH = 50;
+/** events per publish call and group; the publisher yields to the event loop once per round of groups */
+const BATCH = 200;
 const LATENCY_MS = 2000;
 const RUN_TIMEOUT_MS = 90_000;
 
@@ -96,6 +97,7 @@ async function measure(peer: Peer, subscribers: number): Promise<Result> {
   const started = performance.now();
   for (let published = 0; published < events; published += GROUPS * BATCH) {
     for (let group = 0; group < GROUPS; group++) await peer.publish(group, makeEvents(group, BATCH));
+    await new Promise((resolve) => setImmediate(resolve));
   }
   const publishedAt = performance.now();
   let report = await clients.ask('report');

@@ -117,7 +117,6 @@ export async function startRawUws(): Promise<Peer> {
     publish(group, events) {
       app.publish(`g${group}`, corralLikeFrame(events, position + 1), false);
       position += events.length;
-      return new Promise((resolve) => setImmediate(resolve));
     },
     rss: selfRss,
     cpuMicros: selfCpu,
@@ -157,7 +156,6 @@ export async function startWsReference(): Promise<Peer> {
         for (const chunk of frame) socket.write(chunk);
         socket.uncork();
       }
-      return new Promise((resolve) => setImmediate(resolve));
     },
     rss: selfRss,
     cpuMicros: selfCpu,
