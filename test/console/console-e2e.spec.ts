@@ -71,6 +71,12 @@ describe('console against corral serve', () => {
     await screenshot(page, 'e2e-watchers');
   });
 
+  it('draws live CPU and memory sparklines from the minion samples', async () => {
+    // samples every second, published live (stored at most once a minute)
+    await expect.poll(async () => Number(await page.getByTestId('process-rss-sleeper:1').getAttribute('data-samples')), { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
+    expect(await page.getByTestId('process-rss-sleeper:1').locator('xpath=..').textContent()).toMatch(/\d+(\.\d)? MiB/);
+  });
+
   it('toggles a watcher and sees its processes stop and start', async () => {
     await page.getByTestId('watcher-toggle-sleeper').click();
     await expect.poll(() => page.getByTestId('watcher-toggle-sleeper').textContent()).toBe('inactive');

@@ -43,6 +43,8 @@ interface Subscription {
   handlers: SubscriptionHandlers;
   /** last position delivered to this subscription (null: nothing yet) */
   position: number | null;
+  /** `type.action.key` of the last event delivered */
+  lastEvent?: string;
 }
 
 const BACKOFF_MIN_MS = 250;
@@ -153,9 +155,15 @@ export class LiveSocket {
       if (!subscription) return;
       const pos = Number(message.pos);
       // After a resume the server starts strictly after our position; this guards the
-      // console's state against a duplicate should a frame arrive twice.
-      if (subscription.position !== null && pos <= subscription.position) return;
+      // console's state against a replayed stored event. Unstored changes (live CPU/RSS
+      // samples, connections) carry the position of the last stored event, so an equal
+      // position is only a duplicate when it repeats the event last delivered.
+      if (subscription.position !== null) {
+        if (pos < subscription.position) return;
+        if (pos === subscription.position && subscription.lastEvent === `${message.type}.${message.action}.${message.key}` && message.action !== 'stats') return;
+      }
       subscription.position = pos;
+      subscription.lastEvent = `${message.type}.${message.action}.${message.key}`;
       subscription.handlers.event(message as unknown as LiveEvent);
       return;
     }
