@@ -104,14 +104,15 @@ export async function run(argv: string[]): Promise<number> {
       else if (result.state === 'timeout') out(`${minion}: TIMEOUT (no return)`);
       else out(`${minion}: ${result.success ? 'ok' : 'FAILED'} retcode=${result.retcode} (${result.durationMs ?? 0} ms)\n  ${describeReturn(result.return).replace(/\n/g, '\n  ')}`);
     }
-    if (job && FINISHED.has(job.state) && Object.values(job.minions).every((result) => result.state !== 'pending')) break;
+    // a cancelled job leaves the minions that had not answered `pending`
+    if (job && FINISHED.has(job.state) && (job.state === 'cancelled' || Object.values(job.minions).every((result) => result.state !== 'pending'))) break;
     if (Date.now() > deadline) throw new Error(`job ${created.jid} did not finish in time (state ${job?.state ?? 'unknown'})`);
     await sleep(POLL_MS);
   }
   const finished = job as JobView;
   const results = Object.values(finished.minions);
   const failed = results.filter((result) => result.state === 'returned' && !result.success).length;
-  const timedOut = results.filter((result) => result.state === 'timeout').length;
+  const timedOut = results.filter((result) => result.state !== 'returned').length;
   const summary = { jid: created.jid, state: finished.state, minions: results.length, succeeded: results.length - failed - timedOut, failed, timedOut, seconds: (Date.now() - started) / 1000 };
   if (values.json) out(JSON.stringify({ summary }));
   else out(`job ${summary.jid} ${summary.state}: ${summary.succeeded} succeeded, ${failed} failed, ${timedOut} timed out (${summary.seconds.toFixed(1)} s)`);
