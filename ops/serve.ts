@@ -17,6 +17,7 @@ import { createLogger } from './logging.js';
 import { defaultNodeModules } from './modules.js';
 import type { NodeContext, NodeModule, StartedModule, StopInfo } from './node-module.js';
 import { packageVersion } from './version.js';
+import { claimPort, currentServeCommand, openNodeAdmin, type NodeAdmin } from './rolling/index.js';
 
 /** The newest model API this build speaks (DESIGN.md §12). */
 export const MODEL_API = { min: 1, max: 2 } as const;
@@ -147,9 +148,20 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       started.push({ name: module.name, module: result ?? {} });
       log.debug({ module: module.name }, 'module started');
     }
-    const boundPort = await gateway.listen(host, port);
-    url = `http://${urlHost(host)}:${boundPort}`;
-    for (const { module } of started) await module.listening?.(url);
+    // A port held by a corral server of this data directory is shared (SO_REUSEPORT, see
+    // ops/rolling/shared-port.ts); then this node joins it only once ready, because the
+    // kernel hands new connections to every listener, ready or not.
+    const claim = await claimPort({ host, port, dataDir });
+    if (claim.kind === 'free') {
+      const boundPort = await gateway.listen(host, port);
+      url = `http://${urlHost(host)}:${boundPort}`;
+      for (const { module } of started) await module.listening?.(url);
+    } else {
+      log.info({ port, sharedWith: claim.with.map((node) => node.pid) }, `port ${port} is served by corral ${claim.with.map((node) => node.pid).join(', ')} on this data directory: joining it once ready`);
+      url = `http://${urlHost(host)}:${port}`;
+      for (const { module } of started) await module.listening?.(url);
+      await gateway.listen(host, port);
+    }
   } catch (error) {
     gateway.stopListening();
     await stopModules({ closeCode: 1001, keepMinion: true });
@@ -165,6 +177,16 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const consoleUrl = `${url}/?token=${admin.token}`;
   log.info({ url, port: boundPort, dataDir, store: store.kind, auth: authenticator.mode }, `corral ${version} listening on ${url} (port ${boundPort})`);
   log.info({ consoleUrl }, `console: ${authenticator.mode === 'none' ? `${url}/` : consoleUrl}`);
+  // Per-process address (<dataDir>/nodes/<pid>.{json,sock}) for rolling restarts; only for
+  // `corral serve` (one node per process), not for nodes tests start in-process.
+  const nodeAdmin: NodeAdmin | null = !options.handleSignals ? null : await openNodeAdmin({
+    dataDir, gateway, host, port: boundPort, url, version, modelApiMax, log,
+    command: currentServeCommand(),
+    stop: (info) => node.stop(info),
+  }).catch((error: unknown) => {
+    log.error({ err: error }, 'could not open the per-node command socket; corral ctl restart --rolling will not reach this node');
+    return null;
+  });
   // Last: server.json tells scripts and tests the node is ready.
   const serverFile = join(dataDir, SERVER_FILE);
   writeJsonAtomically(serverFile, { pid: process.pid, port: boundPort, url, host, version, startedAt: new Date().toISOString() });
@@ -199,6 +221,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         } catch (error) {
           log.error({ err: error }, 'event store failed to close cleanly');
         }
+        await nodeAdmin?.close().catch((error: unknown) => log.error({ err: error }, 'could not remove this node from <dataDir>/nodes'));
         removeServerFileIfOurs(serverFile);
         removeSignalHandlers();
         log.info('stopped');

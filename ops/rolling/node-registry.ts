@@ -1,0 +1,90 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** `<dataDir>/nodes/`: one entry per live `corral serve` process on this data directory. */
+export const NODES_DIR = 'nodes';
+
+/**
+ * What one server process on a data directory publishes about itself, so that each of
+ * several servers sharing a port can be addressed on its own (the shared port reaches
+ * whichever the kernel picks): its pid, a loopback-only admin URL with the full HTTP API
+ * (`/health/ready` of exactly this process), and a per-process command socket.
+ */
+export interface NodeRecord {
+  pid: number;
+  /** the shared public port and URL */
+  port: number;
+  url: string;
+  host: string;
+  /** `http://127.0.0.1:<ephemeral>`: the same API, reaching only this process */
+  adminUrl: string | null;
+  /** `<dataDir>/nodes/<pid>.sock`: status, handover, spawn-successor */
+  controlSocket: string;
+  version: string;
+  modelApiMax: number;
+  startedAt: string;
+  /** how this process was started (for a successor with the same arguments) */
+  command: { execPath: string; execArgv: string[]; argv: string[]; cwd: string } | null;
+}
+
+export const nodeRecordPath = (dataDir: string, pid: number): string => join(dataDir, NODES_DIR, `${pid}.json`);
+export const nodeSocketPath = (dataDir: string, pid: number): string => join(dataDir, NODES_DIR, `${pid}.sock`);
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function writeNodeRecord(dataDir: string, record: NodeRecord): void {
+  mkdirSync(join(dataDir, NODES_DIR), { recursive: true, mode: 0o700 });
+  const path = nodeRecordPath(dataDir, record.pid);
+  const temp = `${path}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temp, path);
+}
+
+export function removeNodeRecord(dataDir: string, pid: number): void {
+  rmSync(nodeRecordPath(dataDir, pid), { force: true });
+}
+
+export function readNodeRecord(dataDir: string, pid: number): NodeRecord | null {
+  try {
+    const record = JSON.parse(readFileSync(nodeRecordPath(dataDir, pid), 'utf8')) as NodeRecord;
+    return Number.isInteger(record.pid) && record.pid === pid ? record : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The records of live processes, oldest first. Records of dead processes (a crash leaves
+ * its record behind) are removed on the way: a pid reused by a stranger is ruled out by
+ * the command-socket check callers do before trusting a record with anything.
+ */
+export function liveNodeRecords(dataDir: string): NodeRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(dataDir, NODES_DIR));
+  } catch {
+    return [];
+  }
+  const records: NodeRecord[] = [];
+  for (const name of names) {
+    const match = /^(\d+)\.json$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const record = readNodeRecord(dataDir, pid);
+    if (!record) continue;
+    if (!isProcessAlive(pid)) {
+      removeNodeRecord(dataDir, pid);
+      rmSync(nodeSocketPath(dataDir, pid), { force: true });
+      continue;
+    }
+    records.push(record);
+  }
+  return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.pid - b.pid);
+}
