@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CorralError } from '../../store/index.js';
 import type { Gateway } from '../../gateway/index.js';
@@ -114,6 +116,7 @@ export async function openNodeAdmin(options: NodeAdminOptions): Promise<NodeAdmi
     },
   };
 
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
   const socket: ControlSocket = await openControlSocket(socketPath, handlers, log);
   writeNodeRecord(dataDir, record);
   return {
