@@ -2,12 +2,15 @@ import { resolve } from 'node:path';
 import { sendControlCommand } from '../ctl/index.js';
 import { parseFlags, UsageError } from './usage.js';
 
-export const usage = 'corral ctl [--data-dir D] status|stop [--keep-minion]|tenant-reconfigure T|full-reconfigure|stack-dump';
+export const usage = 'corral ctl [--data-dir D] status|stop [--keep-minion]|restart --rolling [-- SERVE-FLAGS]|tenant-reconfigure T|full-reconfigure|stack-dump';
 
-const SUBCOMMANDS = ['status', 'stop', 'tenant-reconfigure', 'full-reconfigure', 'stack-dump'] as const;
+const SUBCOMMANDS = ['status', 'stop', 'restart', 'tenant-reconfigure', 'full-reconfigure', 'stack-dump'] as const;
 
 /** Talks to the server running on a data directory through `<dataDir>/corral.sock`; prints the answer as JSON. */
 export async function run(argv: string[]): Promise<number> {
+  // restart --rolling orchestrates two servers through their per-node sockets (ops/rolling)
+  const beforeSeparator = argv.indexOf('--') >= 0 ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (beforeSeparator.includes('restart')) return (await import('../rolling/cli.js')).runRestartCommand(argv);
   const { values, positionals } = parseFlags(
     argv,
     { 'data-dir': { type: 'string' }, 'keep-minion': { type: 'boolean' }, json: { type: 'boolean' } },
