@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { CorralError } from '../../store/index.js';
-import { resolveServerTarget, type ServerTarget } from './client.js';
+import { requestJson, resolveServerTarget, sleep, type ServerTarget } from './client.js';
 import { resolveTenant } from './jobs.js';
 import { parseFlags, UsageError } from './usage.js';
 
@@ -10,7 +10,8 @@ export const usage = 'corral events [--server URL] [--token T] [--tenant T] [--s
  * `corral events`: the tenant's event history as NDJSON (one event per line), from
  * `GET /api/v1/tenants/{t}/events` streamed; with `--follow` it then continues live over the
  * native websocket `/ws` from the last position printed (no gap, no duplicate at the
- * hand-over) until interrupted. `--from now` prints only new events (needs --follow).
+ * hand-over) until interrupted; a server without `/ws` is polled instead (every 500 ms).
+ * `--from now` prints only new events (needs --follow).
  */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
@@ -36,7 +37,39 @@ export async function run(argv: string[]): Promise<number> {
     last = await printHistory(target, tenant, from === 'start' ? 0 : Number(from), values.select, values.filter);
   }
   if (!values.follow) return 0;
-  return follow(target, tenant, last, values.select, values.filter);
+  try {
+    return await follow(target, tenant, last, values.select, values.filter);
+  } catch (error) {
+    if (!(error instanceof NoWebsocket)) throw error;
+    // a server without the websocket protocols: poll the history instead
+    return poll(target, tenant, last < 0 ? await headOf(target, tenant) : last, values.select, values.filter);
+  }
+}
+
+class NoWebsocket extends Error {}
+
+async function headOf(target: ServerTarget, tenant: string): Promise<number> {
+  return ((await requestJson(target, 'GET', `/api/v1/tenants/${tenant}/events?limit=1`)) as { head: number }).head;
+}
+
+/** `--follow` without `/ws`: pages of the history every 500 ms from the last position seen. */
+async function poll(target: ServerTarget, tenant: string, after: number, select?: string, filter?: string): Promise<number> {
+  let stopped = false;
+  const stop = (): void => {
+    stopped = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  while (!stopped) {
+    const query = new URLSearchParams({ from: String(after), limit: '1000' });
+    if (select) query.set('select', select);
+    if (filter) query.set('filter', filter);
+    const page = (await requestJson(target, 'GET', `/api/v1/tenants/${tenant}/events?${query}`)) as { events: { position: number }[]; next: number | null; head: number };
+    for (const event of page.events) process.stdout.write(`${JSON.stringify(event)}\n`);
+    after = page.next ?? Math.max(after, page.head);
+    if (page.next === null) await sleep(500);
+  }
+  return 0;
 }
 
 async function printHistory(target: ServerTarget, tenant: string, after: number, select?: string, filter?: string): Promise<number> {
@@ -100,6 +133,10 @@ function follow(target: ServerTarget, tenant: string, after: number, select?: st
       process.off('SIGTERM', stop);
       if (code === 1000 || code === 1005) resolve(0);
       else reject(new CorralError('unavailable', `the websocket closed with ${code}`));
+    });
+    ws.on('unexpected-response', (_request, response) => {
+      ws.terminate();
+      reject(response.statusCode === 404 ? new NoWebsocket('no /ws on this server') : new CorralError('unavailable', `websocket ${url}: HTTP ${response.statusCode}`));
     });
     ws.on('error', (error) => reject(new CorralError('unavailable', `websocket ${url}: ${error.message}`)));
   });
