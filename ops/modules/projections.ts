@@ -106,6 +106,10 @@ async function startProjections(context: NodeContext, services: NodeServices, op
     }
   };
 
+  // From the start, not only once caught up: a long catch-up still follows the cluster.
+  refreshTimer = setInterval(() => void refresh(), options.refreshMs ?? 500);
+  refreshTimer.unref();
+
   return {
     async listening(url) {
       registry = new ComponentRegistry({
@@ -126,8 +130,6 @@ async function startProjections(context: NodeContext, services: NodeServices, op
       await caughtUp;
       registeredState = 'running';
       await registry.setState('running', modelApi.current());
-      refreshTimer = setInterval(() => void refresh(), options.refreshMs ?? 500);
-      refreshTimer.unref();
     },
     async stop() {
       if (stopped) return;
