@@ -1,6 +1,7 @@
 import type { NodeModule } from './node-module.js';
 import { projectionsModule } from './modules/projections.js';
 import { actorsModule } from './modules/actors.js';
+import { websocketsModule } from './modules/websockets.js';
 import { createNodeServices, type NodeServices } from './modules/shared.js';
 
 /**
@@ -16,5 +17,6 @@ export function defaultNodeModules(services: NodeServices = createNodeServices()
   return [
     projectionsModule(services),
     actorsModule(services),
+    websocketsModule(services),
   ];
 }

@@ -1,0 +1,27 @@
+import { registerWebsocketProtocols } from '../../gateway/index.js';
+import type { NodeModule } from '../node-module.js';
+import { requireService, type NodeServices } from './shared.js';
+
+/**
+ * The websocket protocols of a node (DESIGN.md §8): native `/ws`, Digital Rebar's
+ * `/api/v3/ws`, Salt's `/all_events` and `/formatted_events`, and `GET /api/v1/connections`,
+ * all streaming the projection engine's changes. The `cmd` op dispatches to the actors
+ * module's command table, so this module starts after projections and actors.
+ *
+ * On a graceful stop the sockets close with the stop's code after what is already queued:
+ * 1012 on a rolling restart (clients resume from their position on the next node), 1001 otherwise.
+ */
+export function websocketsModule(services: NodeServices): NodeModule {
+  return {
+    name: 'websockets',
+    start(context) {
+      const engine = requireService(services, 'engine', 'websockets');
+      const protocols = registerWebsocketProtocols(context.gateway, {
+        engine,
+        ...(services.commands ? { commands: services.commands } : {}),
+        ...(services.modelApi$ ? { modelApi$: services.modelApi$ } : {}),
+      });
+      return { stop: (info) => protocols.stop(info.closeCode) };
+    },
+  };
+}
