@@ -27,6 +27,15 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const from = values.from ?? 'start';
   if (from !== 'start' && from !== 'now' && !/^\d{1,15}$/.test(from)) throw new UsageError(`--from must be start, now or a position (got ${JSON.stringify(from)})`);
+  // Interrupting a follow is its normal end (exit 0), even during the history part.
+  if (values.follow) {
+    const onSignal = (): void => {
+      interrupted = true;
+      for (const listener of interruptListeners) listener();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
   const target = resolveServerTarget(values);
   const tenant = await resolveTenant(target, values.tenant);
   let last: number;
@@ -48,19 +57,16 @@ export async function run(argv: string[]): Promise<number> {
 
 class NoWebsocket extends Error {}
 
+let interrupted = false;
+const interruptListeners = new Set<() => void>();
+
 async function headOf(target: ServerTarget, tenant: string): Promise<number> {
   return ((await requestJson(target, 'GET', `/api/v1/tenants/${tenant}/events?limit=1`)) as { head: number }).head;
 }
 
 /** `--follow` without `/ws`: pages of the history every 500 ms from the last position seen. */
 async function poll(target: ServerTarget, tenant: string, after: number, select?: string, filter?: string): Promise<number> {
-  let stopped = false;
-  const stop = (): void => {
-    stopped = true;
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  while (!stopped) {
+  while (!interrupted) {
     const query = new URLSearchParams({ from: String(after), limit: '1000' });
     if (select) query.set('select', select);
     if (filter) query.set('filter', filter);
@@ -88,6 +94,7 @@ async function printHistory(target: ServerTarget, tenant: string, after: number,
   let buffer = '';
   const decoder = new TextDecoder();
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    if (interrupted) break;
     buffer += decoder.decode(chunk, { stream: true });
     let newline: number;
     while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -107,8 +114,8 @@ function follow(target: ServerTarget, tenant: string, after: number, select?: st
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, 'corral.v1.json', { headers: { authorization: `Bearer ${target.token}` } });
     const stop = (): void => ws.close(1000);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    interruptListeners.add(stop);
+    if (interrupted) return resolve(0);
     ws.on('open', () => {
       const frame: Record<string, unknown> = { op: 'sub', id: 'events', select: select ?? `*.*.*`, from: after < 0 ? 'now' : after };
       if (filter) frame.filter = filter;
@@ -129,15 +136,14 @@ function follow(target: ServerTarget, tenant: string, after: number, select?: st
       }
     });
     ws.on('close', (code) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      if (code === 1000 || code === 1005) resolve(0);
+      interruptListeners.delete(stop);
+      if (code === 1000 || code === 1005 || interrupted) resolve(0);
       else reject(new CorralError('unavailable', `the websocket closed with ${code}`));
     });
     ws.on('unexpected-response', (_request, response) => {
       ws.terminate();
       reject(response.statusCode === 404 ? new NoWebsocket('no /ws on this server') : new CorralError('unavailable', `websocket ${url}: HTTP ${response.statusCode}`));
     });
-    ws.on('error', (error) => reject(new CorralError('unavailable', `websocket ${url}: ${error.message}`)));
+    ws.on('error', (error) => (interrupted ? resolve(0) : reject(new CorralError('unavailable', `websocket ${url}: ${error.message}`))));
   });
 }

@@ -46,6 +46,6 @@ describe('corral events', () => {
     const printed = output.trim().split('\n').map((line) => JSON.parse(line) as { key: string; action: string });
     expect(printed.every((e) => e.key === 'acme:web:1' && ['kill', 'exit'].includes(e.action))).toBe(true);
     child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    expect(await exited, output).toBe(0);
   }, 60_000);
 });
