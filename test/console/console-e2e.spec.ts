@@ -26,11 +26,11 @@ const CONFIG = {
 };
 
 // To enable once `corral serve` registers the console and the native websocket (see the
-// report of issue 8): replace `it.skip(` by `it(` and drop WAITING / WAITING_STATS. All
+// report of issue 8; /ws is wired since f4e0386): replace `it.skip(` by `it(` and drop WAITING / WAITING_STATS. All
 // eight flows passed against a node with those modules added (registerWebsocketProtocols,
 // registerConsoleRoutes, and runtime.stats$ -> engine.publishEphemeral).
-const WAITING = ' (waiting for GET / (registerConsoleRoutes) and /ws (registerWebsocketProtocols) in ops/modules.ts)';
-const WAITING_STATS = ' (waiting for /ws and for runtime.stats$ -> engine.publishEphemeral in ops/modules)';
+const WAITING = ' (waiting for GET /: registerConsoleRoutes in a corral serve module)';
+const WAITING_STATS = ' (waiting for GET / and for runtime.stats$ -> engine.publishEphemeral in ops/modules)';
 
 let server: ServerProcess;
 let proxy: TcpProxy;
