@@ -2,25 +2,16 @@
 // directory share a port and the kernel spreads connections over both; a port held by any
 // other program, or by a corral server of another data directory, is refused.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { callNode, type NodeStatus } from '../../ops/rolling/index.js';
 import { makeTempDir, removeTempDirs, runCorral, waitFor } from '../support/index.js';
-import { cleanupCorral, startCorral } from './support.js';
+import { cleanupCorral, freePort, startCorral } from './support.js';
 
 afterAll(async () => {
   await cleanupCorral();
   removeTempDirs();
 }, 60_000);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `corral_http_requests_total` of one process, read over its own command socket. */
 async function requestsServed(dataDir: string, pid: number): Promise<number> {

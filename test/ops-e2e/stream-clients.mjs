@@ -3,11 +3,12 @@
 // repeat or a step back is a violation), and on any close (1012 during a rolling restart)
 // reconnects to the same URL and resumes from the last position it saw, as DESIGN.md §9
 // tells clients to. It keeps, per client, an order-independent digest of every position
-// received (count, sum, sum of a 32-bit mix) for the test to compare with the store.
+// received up to a position (count, sum, sum of a 32-bit mix) for the test to compare
+// with the store.
 //
 // Usage: node stream-clients.mjs <ws url> <count> <select> <from position>
 // stdout: "ready" once every client is subscribed; "reached <P>" once every client saw P
-// stdin:  "target <P>", "report" (-> one JSON line "report {...}"), "exit"
+// stdin:  "target <P>", "report <P>" (-> one JSON line "report [...]"), "exit"
 import WebSocket from 'ws';
 import { createInterface } from 'node:readline';
 
@@ -15,7 +16,7 @@ const [url, countText, select, fromText] = process.argv.slice(2);
 const count = Number(countText);
 const startFrom = Number(fromText);
 
-export const mix = (x) => {
+const mix = (x) => {
   let h = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
   h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
   return (h ^ (h >>> 16)) >>> 0;
@@ -48,9 +49,7 @@ function connect(client, onSubscribed) {
       if (message.op === 'event') {
         if (!(message.pos > client.last)) client.violations.push(`pos ${message.pos} after ${client.last}`);
         else {
-          client.count++;
-          client.sum += message.pos;
-          client.hash = (client.hash + mix(message.pos)) >>> 0;
+          client.positions.push(message.pos);
           client.last = message.pos;
         }
       } else if (message.op === 'subscribed') {
@@ -83,7 +82,7 @@ await Promise.all(
     { length: count },
     () =>
       new Promise((resolve) => {
-        const client = { ws: null, last: startFrom, count: 0, sum: 0, hash: 0, violations: [], errors: [], socketErrors: [], closes: {}, subscriptions: 0, lagged: 0, failedConnects: 0, subscribed: false };
+        const client = { ws: null, last: startFrom, positions: [], violations: [], errors: [], socketErrors: [], closes: {}, subscriptions: 0, lagged: 0, failedConnects: 0, subscribed: false };
         clients.push(client);
         connect(client, resolve);
       }),
@@ -97,19 +96,32 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     target = Number(value);
     checkTarget();
   } else if (command === 'report') {
-    const report = clients.map(({ last, count, sum, hash, violations, errors, socketErrors, closes, subscriptions, lagged }) => ({
-      last,
-      count,
-      sum,
-      hash,
-      violations: violations.slice(0, 5),
-      violationCount: violations.length,
-      errors: errors.slice(0, 5),
-      socketErrors: socketErrors.length,
-      closes,
-      subscriptions,
-      lagged,
-    }));
+    // digests of the positions up to `value` (later ones arrived after the compared head)
+    const upTo = Number(value);
+    const report = clients.map(({ last, positions, violations, errors, socketErrors, closes, subscriptions, lagged }) => {
+      let count = 0;
+      let sum = 0;
+      let hash = 0;
+      for (const pos of positions) {
+        if (pos > upTo) break;
+        count++;
+        sum += pos;
+        hash = (hash + mix(pos)) >>> 0;
+      }
+      return {
+        last,
+        count,
+        sum,
+        hash,
+        violations: violations.slice(0, 5),
+        violationCount: violations.length,
+        errors: errors.slice(0, 5),
+        socketErrors: socketErrors.length,
+        closes,
+        subscriptions,
+        lagged,
+      };
+    });
     process.stdout.write(`report ${JSON.stringify(report)}\n`);
   } else if (command === 'exit') {
     stopping = true;

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +45,15 @@ export async function startCorral(options: ServerProcessOptions = {}): Promise<S
   started.servers.push(server);
   started.dataDirs.add(server.dataDir);
   return server;
+}
+
+/** A port free right now on 127.0.0.1 (for servers that must share a fixed port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 export function pidAlive(pid: number | null | undefined): boolean {
@@ -210,9 +220,10 @@ export class StreamClients {
     await this.next((line) => line === `reached ${position}`, timeoutMs, `every client at position ${position}`);
   }
 
-  async report(): Promise<ClientReport[]> {
+  /** digests of what each client received up to `upTo` */
+  async report(upTo: number): Promise<ClientReport[]> {
     const before = this.lines.length;
-    this.child.stdin!.write('report\n');
+    this.child.stdin!.write(`report ${upTo}\n`);
     const line = await this.next((candidate) => candidate.startsWith('report ') && this.lines.indexOf(candidate) >= before, 20_000, 'the clients report');
     return JSON.parse(line.slice('report '.length)) as ClientReport[];
   }
