@@ -78,7 +78,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
     },
     logger: log.child({ part: 'minion-hub' }),
     server: { version: context.version, node: componentKey },
-    allTenants: () => activeTenants(runtime, Object.keys(configSource.read().tenants)),
+    allTenants: () => activeTenants(runtime, configSource.tenantNames()),
   });
   hub.attach(gateway.app, '/minion');
   gateway.capabilities.add('minion.v1');

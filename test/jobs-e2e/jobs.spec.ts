@@ -113,6 +113,9 @@ describe('jobs on three real minions', () => {
       expect((response.body as { error: { message: string } }).error.message).toMatch(message);
     }
     expect((await api(server).post('/api/v1/tenants/acme/jobs/20200101000000000000/cancel')).status).toBe(404);
+    const noTenant = await api(server).post('/api/v1/tenants/ghost/jobs', { fun: 'test.ping', tgt: '*' });
+    expect(noTenant.status).toBe(404);
+    expect((noTenant.body as { error: { message: string } }).error.message).toMatch(/tenant ghost does not exist/);
     expect((await api(server).post('/api/v1/tenants/acme/jobs/not-a-jid/cancel')).status).toBe(400);
     expect((await api(server).get('/api/v1/tenants/acme/jobs/20200101000000000000')).status).toBe(404);
     expect(await head()).toBe(before);

@@ -1,7 +1,7 @@
 // Issue 4 must-shows across server restarts and configuration changes: a SIGKILLed server
 // finds its processes still running (nothing spawned twice), `corral ctl tenant-reconfigure`
 // applies exactly the edited watchers, `corral ctl stop [--keep-minion]`.
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,8 @@ describe('server restarts and reconfiguration', () => {
     const before = await waitRunning(first, 'acme', 'keeper', 3);
     const pids = before.map((p) => p.pid!);
     const minion = await minionPid(dataDir);
+    // the command socket: only the owner may connect
+    expect(statSync(join(dataDir, 'corral.sock')).mode & 0o777).toBe(0o600);
 
     await first.kill();
     for (const pid of pids) expect(pidAlive(pid)).toBe(true);

@@ -1,5 +1,6 @@
 import {
   InvalidArgumentError,
+  NotFoundError,
   UnavailableError,
   assertName,
   assertSlot,
@@ -89,6 +90,12 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     if (!jobs) throw new UnavailableError('this node does not run jobs (not the leader)', { leaderUrl: runtime.leaderUrl() });
     return jobs;
   };
+  /** Jobs belong to a tenant that exists: a `*` minion would otherwise run them for any name. */
+  const tenantMustExist = async (tenant: string): Promise<void> => {
+    const cell = runtime.supervisor.tenantCell(assertName('tenant', tenant));
+    if (!cell.loaded) await runtime.engine.catchUp(cell);
+    if ((cell.snapshot as unknown as { value: string }).value !== 'active') throw new NotFoundError(`tenant ${tenant} does not exist`, { tenant });
+  };
   const noRevision = (command: string, expectedRevision: number | undefined): void => {
     if (expectedRevision !== undefined) throw new InvalidArgumentError(`${command} does not take an expectedRevision`, { field: 'expectedRevision' });
   };
@@ -165,6 +172,7 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
       run: async (tenant, args, subject, rev) => {
         noRevision('jobs.create', rev);
         const jobs = jobsOrUnavailable();
+        await tenantMustExist(tenant);
         const created = await jobs.createJob({
           tenant,
           fun: args.fun as string,

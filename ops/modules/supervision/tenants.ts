@@ -33,6 +33,15 @@ export class TenantConfigSource {
     return this.path ? loadConfigFile(this.path) : this.startupConfig;
   }
 
+  /** The file's tenants; the startup config's when the file cannot be read now (a minion must not be refused for that). */
+  tenantNames(): string[] {
+    try {
+      return Object.keys(this.read().tenants);
+    } catch {
+      return Object.keys(this.startupConfig.tenants);
+    }
+  }
+
   tenant(tenant: string): TenantConfig {
     const config = this.read();
     const found = Object.hasOwn(config.tenants, tenant) ? config.tenants[tenant] : undefined;
