@@ -61,6 +61,23 @@ describe('managed processes (real minion, real OS processes)', () => {
     expect(Date.parse(events[spawn]!.time) - Date.parse(events[exit]!.time)).toBeGreaterThanOrEqual(RESTART_DELAY_MS - 50);
   }, 60_000);
 
+  it('exports live CPU and RSS per slot to Prometheus', async () => {
+    const running = await waitRunning(server, 'acme', 'sleeper', 3);
+    const metrics = await waitFor(
+      async () => {
+        const response = await api(server).get('/metrics');
+        const text = String(response.text);
+        return running.every((p) => new RegExp(`corral_process_rss_bytes\\{tenant="acme",watcher="sleeper",slot="${p.slot}"\\} [1-9]`).test(text)) ? text : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, description: 'RSS samples of every sleeper slot in /metrics' },
+    );
+    expect(metrics).toMatch(/corral_process_cpu_percent\{tenant="acme",watcher="sleeper",slot="0"\} \d/);
+    expect(metrics).toMatch(/corral_actor_runtime_leader 1/);
+    expect(metrics).toMatch(/corral_minion_connections 1/);
+    expect((await api(server).post('/api/v1/tenants/acme/processes/sleeper:0/kill', { signal: 'SIGNOPE' })).status).toBe(400);
+    expect(String((await api(server).get('/metrics')).text)).toMatch(/corral_commands_total\{command="processes.kill",outcome="bad-request"\} 1/);
+  }, 60_000);
+
   it('a command that exits at once backs off with growing delays and ends fatal after maxRetries', async () => {
     const slot = await waitFor(
       async () => {

@@ -75,6 +75,15 @@ describe('server restarts and reconfiguration', () => {
     await waitFor(() => pidsRunning(['sleep', '304']).length === 0, { timeoutMs: 20_000, description: 'removed watcher stopped' });
     expect((await waitRunning(server, 'acme', 'steady', 1))[0]!.pid).toBe(steadyPid);
 
+    // usage and unknown tenants are clear errors
+    const usage = await runCorral(['ctl', '--data-dir', dataDir, 'tenant-reconfigure']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('tenant-reconfigure needs exactly one tenant name');
+    expect((await runCorral(['ctl', '--data-dir', dataDir, 'bogus'])).code).toBe(2);
+    const unknown = await runCorral(['ctl', '--data-dir', dataDir, 'tenant-reconfigure', 'ghost']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/tenant ghost is not in the configuration file/);
+
     // unchanged file: nothing appended
     const head = (await history(server, 'acme', '*.*.*')).at(-1)!.position;
     result = await runCorral(['ctl', '--data-dir', dataDir, 'tenant-reconfigure', 'acme']);
