@@ -37,8 +37,12 @@ const REVISION_OFFSET = 12;
  */
 export const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true });
 
-/** Encodes an event once, before the write transaction; `time`/`revision` are patched later. */
-export function encodeRecord(stream: string, event: EventToAppend): Buffer {
+/**
+ * The msgpack body of one event (everything but type, stream, time, revision and position,
+ * which live in fixed headers). Shared by the per-event record below (memory backend) and
+ * the embedded store's append records (embedded/append-record.ts).
+ */
+export function eventBody(event: EventToAppend): unknown[] {
   const meta = event.meta;
   const extra = meta === undefined ? null : extraMeta(meta);
   const body: unknown[] = [
@@ -54,6 +58,12 @@ export function encodeRecord(stream: string, event: EventToAppend): Buffer {
     meta?.node ?? null,
   ];
   if (extra !== null) body.push(extra);
+  return body;
+}
+
+/** Encodes an event once, before the write transaction; `time`/`revision` are patched later. */
+export function encodeRecord(stream: string, event: EventToAppend): Buffer {
+  const body = eventBody(event);
   const typeLength = event.type.length;
   const streamLength = stream.length;
   const headerLength = HEADER_BYTES + typeLength + streamLength;
@@ -112,7 +122,35 @@ export function isWellFormedRecord(record: Uint8Array): boolean {
     HEADER_BYTES + record[1]! + (record[2]! | (record[3]! << 8)) < record.length;
 }
 
-type Body = [string, string, string, string | null, number, unknown, string | null, string | null, string | null, string | null, Record<string, unknown>?];
+export type Body = [string, string, string, string | null, number, unknown, string | null, string | null, string | null, string | null, Record<string, unknown>?];
+
+/** Builds the envelope from a decoded body and the header fields. */
+export function eventFromBody(body: Body, stream: string, type: string, revision: number, position: number, time: number): RecordedEvent {
+  const extra = body[10];
+  const meta: EventMeta = extra === undefined ? {} : { ...extra };
+  if (body[6] !== null) meta.causationId = body[6];
+  if (body[7] !== null) meta.correlationId = body[7];
+  if (body[8] !== null) meta.principal = body[8];
+  if (body[9] !== null) meta.node = body[9];
+  const event: RecordedEvent = {
+    id: body[0],
+    stream,
+    type,
+    action: body[1],
+    key: body[2],
+    schema: body[4],
+    revision,
+    position,
+    time,
+    data: body[5],
+    meta,
+  };
+  if (body[3] !== null) event.tenant = body[3];
+  return event;
+}
+
+/** Decodes the msgpack body at [start, end) of `buffer`. */
+export const unpackBody = (buffer: Uint8Array, start: number, end: number): Body => packr.unpack(buffer, { start, end }) as Body;
 
 export function decodeRecord(record: Uint8Array, position: number, end: number = record.length): RecordedEvent {
   const typeLength = record[1]!;
@@ -120,25 +158,12 @@ export function decodeRecord(record: Uint8Array, position: number, end: number =
   const buffer = record as Latin1Buffer;
   const streamStart = HEADER_BYTES + typeLength;
   const bodyStart = streamStart + streamLength;
-  const body = packr.unpack(buffer, { start: bodyStart, end }) as Body;
-  const meta: EventMeta = body[10] === undefined ? {} : { ...body[10] };
-  if (body[6] !== null) meta.causationId = body[6];
-  if (body[7] !== null) meta.correlationId = body[7];
-  if (body[8] !== null) meta.principal = body[8];
-  if (body[9] !== null) meta.node = body[9];
-  const event: RecordedEvent = {
-    id: body[0],
-    stream: buffer.latin1Slice(streamStart, bodyStart),
-    type: buffer.latin1Slice(HEADER_BYTES, streamStart),
-    action: body[1],
-    key: body[2],
-    schema: body[4],
-    revision: buffer.readDoubleLE(REVISION_OFFSET),
+  return eventFromBody(
+    unpackBody(buffer, bodyStart, end),
+    buffer.latin1Slice(streamStart, bodyStart),
+    buffer.latin1Slice(HEADER_BYTES, streamStart),
+    buffer.readDoubleLE(REVISION_OFFSET),
     position,
-    time: buffer.readDoubleLE(TIME_OFFSET),
-    data: body[5],
-    meta,
-  };
-  if (body[3] !== null) event.tenant = body[3];
-  return event;
+    buffer.readDoubleLE(TIME_OFFSET),
+  );
 }

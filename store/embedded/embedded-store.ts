@@ -1,6 +1,5 @@
 import type { Observable } from 'rxjs';
-import { decodeRecord, encodeRecord, patchRecord, recordStream, recordTime, recordType } from '../codec.js';
-import { EventTooLargeError, StoreClosedError } from '../errors.js';
+import { StoreClosedError } from '../errors.js';
 import { assertStreamName } from '../keys.js';
 import { StoreStatsRecorder } from '../stats.js';
 import { HeadWatchers, subscribeAllFrom, subscribeStreamFrom, type AllPage, type StreamPage, type SubscriptionSource } from '../subscriptions.js';
@@ -34,7 +33,8 @@ import {
 } from '../validation.js';
 import { commitAppends, dropBefore, readStreamHead, retentionFloor, writeStreamHead, type PendingAppend, type StreamHead } from './write-batch.js';
 import { openLayout, type StoreLayout } from './layout.js';
-import { forEachStreamPosition } from './stream-index.js';
+import { forEachStreamEntry } from './stream-index.js';
+import { appendRecordCount, appendRecordTime, decodeAppendEntries, encodeAppendRecord, ScanPage } from './append-record.js';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -99,15 +99,11 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     try {
       if (this.closed) throw new StoreClosedError();
       const expected = checkAppend(stream, events, options);
-      const records: Buffer[] = new Array(events.length);
-      for (let i = 0; i < events.length; i++) {
-        const record = encodeRecord(stream, events[i]!);
-        if (record.length > this.maxEventBytes) throw new EventTooLargeError(record.length, this.maxEventBytes);
-        records[i] = record;
-      }
+      const count = events.length;
+      const record = count === 0 ? null : encodeAppendRecord(stream, events, this.maxEventBytes);
       this.recorder.appendCalls++;
       return new Promise<AppendResult>((resolve, reject) => {
-        this.queue.push({ stream, expected, records, resolve, reject, queuedAt: performance.now(), result: undefined, error: undefined });
+        this.queue.push({ stream, expected, record, count, resolve, reject, queuedAt: performance.now(), result: undefined, error: undefined });
         if (!this.commitScheduled) this.scheduleCommit();
       });
     } catch (error) {
@@ -173,9 +169,11 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     const high = Math.min(head.lastRevision, (read.beforeRevision ?? Number.MAX_SAFE_INTEGER) - 1);
     if (low > high) return [];
     const out: RecordedEvent[] = [];
-    forEachStreamPosition(this.layout, stream, low, high, read.backward, (_revision, position) => {
-      const record = this.layout.log.getBinaryFast(position);
-      if (record !== undefined && recordTime(record) >= oldest) out.push(decodeRecord(record, position));
+    forEachStreamEntry(this.layout, stream, low, high, read.backward, (first, firstPosition, count) => {
+      const record = this.layout.log.getBinaryFast(firstPosition);
+      // one time per record: age retention drops whole records
+      if (record === undefined || appendRecordTime(record) < oldest) return true;
+      decodeAppendEntries(record, Math.max(low, first) - first, Math.min(high, first + count - 1) - first, read.backward, out, read.limit);
       return out.length < read.limit;
     });
     return out;
@@ -283,11 +281,18 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     if (low > head.lastRevision) return { events, head: globalHead, complete: true, scannedTo: afterRevision };
     let last = afterRevision;
     let visited = false;
-    forEachStreamPosition(this.layout, stream, low, head.lastRevision, false, (revision, position) => {
-      last = revision;
+    forEachStreamEntry(this.layout, stream, low, head.lastRevision, false, (first, firstPosition, count) => {
       visited = true;
-      const record = this.layout.log.getBinaryFast(position);
-      if (record !== undefined) events.push(decodeRecord(record, position));
+      const record = this.layout.log.getBinaryFast(firstPosition);
+      const from = Math.max(low, first) - first;
+      if (record === undefined) {
+        last = first + count - 1;
+      } else {
+        const before = events.length;
+        decodeAppendEntries(record, from, count - 1, false, events, limit);
+        // the page may fill inside this record
+        last = first + from + (events.length - before) - 1;
+      }
       return events.length < limit;
     });
     // nothing indexed in range: the remaining revisions are gone (retention), so this page is complete
@@ -352,27 +357,28 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     const head = this.readHead();
     const events: RecordedEvent[] = [];
     if (after >= head) return { events, scannedTo: after, head };
-    let scannedTo = after;
-    let scanned = 0;
-    this.layout.logCodec.filtered(selection, () => {
-      for (const { key, value } of this.layout.log.getRange({ start: after + 1, end: head + 1 })) {
-        scannedTo = key;
-        if (value !== null) {
-          value.position = key;
-          events.push(value);
-          if (events.length >= limit) return;
-        }
-        if (++scanned >= maxScanned) return;
-      }
-      scannedTo = head;
+    const page = new ScanPage(after, selection, limit, maxScanned);
+    const { log } = this.layout;
+    // the record holding position after+1 may start below it
+    let start = after + 1;
+    for (const key of log.getKeys({ start: after + 1, reverse: true, limit: 1 })) start = key;
+    this.layout.logCodec.feeding(page, () => {
+      // the decoder feeds each record to the page and yields whether the page is full
+      for (const entry of log.getRange({ start, end: head + 1 })) if ((entry.value as unknown) === true) return;
     });
-    return { events, scannedTo, head };
+    return { events: page.events, scannedTo: page.full ? page.scannedTo : head, head };
   }
 
   private timeAtOrAfter(position: Position, head: Position): number {
-    for (const key of this.layout.log.getKeys({ start: position, end: head + 1, limit: 1 })) {
-      const record = this.layout.log.getBinaryFast(key);
-      if (record !== undefined) return recordTime(record);
+    const { log } = this.layout;
+    // the record holding `position` (starting at or below it), else the next one (retention holes)
+    for (const key of log.getKeys({ start: position, reverse: true, limit: 1 })) {
+      const record = log.getBinaryFast(key);
+      if (record !== undefined && key + appendRecordCount(record) > position) return appendRecordTime(record);
+    }
+    for (const key of log.getKeys({ start: position, end: head + 1, limit: 1 })) {
+      const record = log.getBinaryFast(key);
+      if (record !== undefined) return appendRecordTime(record);
     }
     return Number.POSITIVE_INFINITY;
   }

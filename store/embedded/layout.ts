@@ -3,7 +3,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { CorruptStoreError } from '../errors.js';
-import type { RecordedEvent } from '../types.js';
 import { LogRecordCodec } from './log-codec.js';
 
 /**
@@ -12,7 +11,8 @@ import { LogRecordCodec } from './log-codec.js';
  *   meta     'format' -> {marker, format}   identifies the directory as ours
  *            'head'   -> last allocated position (the cross-process live-delivery signal)
  *            'time'   -> time of the last commit (kept non-decreasing across processes)
- *   log      position -> record (codec.ts: header with type/stream/time/revision, then msgpack)
+ *   log      first position of an append -> append record (append-record.ts: that append's
+ *            events with one header for stream, time, first revision and first position)
  *   streams  stream -> [lastRevision, firstRevision, maxCount|null, maxAgeMs|null]
  *   revisions [stream, firstRevision] -> [firstPosition, count]  one entry per append (stream-index.ts)
  *
@@ -20,7 +20,8 @@ import { LogRecordCodec } from './log-codec.js';
  * empty store: anything unexpected is a CorruptStoreError that names the problem.
  */
 export const STORE_MARKER = 'corral-event-store';
-export const STORE_FORMAT = 1;
+/** 2: one log value per append (append-record.ts); 1 (one value per event) was never released */
+export const STORE_FORMAT = 2;
 const LMDB_MAGIC = 0xbeefc0de;
 const OUR_DATABASES = ['meta', 'log', 'streams', 'revisions'];
 
@@ -35,10 +36,8 @@ export interface StoreLayout {
   path: string;
   env: RootDatabase;
   meta: Database<unknown, string>;
-  /** reads decode through `logCodec` (null: filtered out) */
-  log: Database<RecordedEvent | null, number>;
-  /** the same database, typed for writing encoded records */
-  logWriter: Database<Buffer, number>;
+  /** scans decode through `logCodec` (values are fed to its scan page); writes take encoded append records */
+  log: Database<Buffer, number>;
   logCodec: LogRecordCodec;
   streams: Database<StreamHeadRow, string>;
   revisions: Database<[number, number], [string, number]>;
@@ -116,14 +115,13 @@ export async function openLayout(dataDir: string): Promise<StoreLayout> {
     }
     const logCodec = new LogRecordCodec();
     // lmdb-js accepts any {encode, decode} object as `encoder` (its typings only list msgpack options)
-    const log = env.openDB<RecordedEvent | null, number>('log', { encoder: logCodec } as unknown as DatabaseOptions);
+    const log = env.openDB<Buffer, number>('log', { encoder: logCodec } as unknown as DatabaseOptions);
     return {
       path,
       env,
       meta,
       logCodec,
       log,
-      logWriter: log as unknown as Database<Buffer, number>,
       streams: env.openDB<StreamHeadRow, string>('streams', { encoding: 'msgpack' }),
       revisions: env.openDB<[number, number], [string, number]>('revisions', { encoding: 'msgpack' }),
     };
@@ -142,5 +140,8 @@ function checkMarker(path: string, marker: unknown): void {
   if (typeof m.format !== 'number' || !Number.isInteger(m.format)) throw corrupt(path, `has an unreadable format version (${String(m.format)})`);
   if (m.format > STORE_FORMAT) {
     throw corrupt(path, `was written in store format ${m.format} by a newer Corral; this version reads format ${STORE_FORMAT} (upgrade Corral)`);
+  }
+  if (m.format < STORE_FORMAT) {
+    throw corrupt(path, `was written in store format ${m.format} by a pre-release Corral; this version reads only format ${STORE_FORMAT} and has no migration`);
   }
 }

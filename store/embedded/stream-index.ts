@@ -1,14 +1,17 @@
 import type { Position, Revision } from '../types.js';
+import { dropLeadingEvents } from './append-record.js';
 import type { StoreLayout } from './layout.js';
 
 /**
- * The per-stream index. One append writes its events at consecutive positions and
- * consecutive revisions, so the index stores one entry per append, not per event:
+ * The per-stream index. One append writes one append record holding its events at
+ * consecutive positions and revisions, so the index has one entry per append record:
  *
  *   [stream, firstRevision] -> [firstPosition, count]
  *
- * A batch of 1000 events costs one index write. Retention trims an entry from the front by
- * re-keying it, so every entry starts at or above the stream's first kept revision.
+ * and `firstPosition` is that record's key in the log. A batch of 1000 events costs one
+ * index write. Retention trims an entry (and its record) from the front by re-keying both,
+ * so every entry starts at or above the stream's first kept revision and still names its
+ * record.
  */
 export type IndexEntry = [firstPosition: Position, count: number];
 
@@ -16,23 +19,23 @@ export function writeIndexEntry(layout: StoreLayout, stream: string, firstRevisi
   layout.revisions.putSync([stream, firstRevision], [firstPosition, count]);
 }
 
-/** Visits (revision, position) for revisions in [low, high], ascending or descending; stop by returning false. */
-export function forEachStreamPosition(
+/**
+ * Visits the index entries (append records) holding revisions in [low, high], ascending or
+ * descending; stop by returning false.
+ */
+export function forEachStreamEntry(
   layout: StoreLayout,
   stream: string,
   low: Revision,
   high: Revision,
   backward: boolean,
-  visit: (revision: Revision, position: Position) => boolean | void,
+  visit: (firstRevision: Revision, firstPosition: Position, count: number) => boolean | void,
 ): void {
   if (low > high) return;
   if (backward) {
     for (const { key, value } of layout.revisions.getRange({ start: [stream, high], end: [stream, -1], reverse: true })) {
       const first = key[1];
-      const [firstPosition, count] = value;
-      for (let revision = Math.min(high, first + count - 1); revision >= Math.max(low, first); revision--) {
-        if (visit(revision, firstPosition + (revision - first)) === false) return;
-      }
+      if (first + value[1] - 1 >= low && visit(first, value[0], value[1]) === false) return;
       if (first <= low) return;
     }
     return;
@@ -42,29 +45,34 @@ export function forEachStreamPosition(
   for (const { key } of layout.revisions.getRange({ start: [stream, low], end: [stream, -1], reverse: true, limit: 1 })) start = key[1];
   for (const { key, value } of layout.revisions.getRange({ start: [stream, start], end: [stream, high + 1] })) {
     const first = key[1];
-    const [firstPosition, count] = value;
-    for (let revision = Math.max(low, first); revision <= Math.min(high, first + count - 1); revision++) {
-      if (visit(revision, firstPosition + (revision - first)) === false) return;
-    }
+    if (first + value[1] - 1 >= low && visit(first, value[0], value[1]) === false) return;
   }
 }
 
 /**
  * Removes a stream's events with revision in [from, before) from the log and the index
- * (inside a write transaction); an entry straddling `before` is re-keyed to start there.
+ * (inside a write transaction); a record straddling `before` is cut and re-keyed, with its
+ * index entry, to start there.
  */
 export function removeStreamRange(layout: StoreLayout, stream: string, from: Revision, before: Revision): void {
   if (before <= from) return;
   const entries: { first: Revision; firstPosition: Position; count: number }[] = [];
-  let start = from;
-  for (const { key } of layout.revisions.getRange({ start: [stream, from], end: [stream, -1], reverse: true, limit: 1 })) start = key[1];
-  for (const { key, value } of layout.revisions.getRange({ start: [stream, start], end: [stream, before] })) {
-    entries.push({ first: key[1], firstPosition: value[0], count: value[1] });
-  }
+  forEachStreamEntry(layout, stream, from, before - 1, false, (first, firstPosition, count) => {
+    entries.push({ first, firstPosition, count });
+  });
   for (const { first, firstPosition, count } of entries) {
-    const end = Math.min(before, first + count);
-    for (let revision = Math.max(from, first); revision < end; revision++) layout.log.removeSync(firstPosition + (revision - first));
     layout.revisions.removeSync([stream, first]);
-    if (first + count > before) writeIndexEntry(layout, stream, before, firstPosition + (before - first), first + count - before);
+    if (first + count <= before) {
+      layout.log.removeSync(firstPosition);
+      continue;
+    }
+    const drop = before - first;
+    const record = layout.log.getBinaryFast(firstPosition);
+    // copied out of LMDB's shared read buffer before anything else touches it
+    const kept = record === undefined ? undefined : dropLeadingEvents(record, drop);
+    layout.log.removeSync(firstPosition);
+    if (kept === undefined) continue;
+    layout.log.putSync(firstPosition + drop, kept);
+    writeIndexEntry(layout, stream, before, firstPosition + drop, count - drop);
   }
 }

@@ -1,15 +1,16 @@
-import { patchRecord } from '../codec.js';
 import { WrongExpectedRevisionError } from '../errors.js';
 import type { AppendResult, ExpectedRevision, Position, Revision } from '../types.js';
+import { appendRecordTime, patchAppendRecord } from './append-record.js';
 import type { StoreLayout, StreamHeadRow } from './layout.js';
-import { recordTime } from '../codec.js';
-import { forEachStreamPosition, removeStreamRange, writeIndexEntry } from './stream-index.js';
+import { forEachStreamEntry, removeStreamRange, writeIndexEntry } from './stream-index.js';
 
 /** One queued `append`, already validated and encoded. */
 export interface PendingAppend {
   stream: string;
   expected: ExpectedRevision;
-  records: Buffer[];
+  /** the append record (append-record.ts); null for an append of no events */
+  record: Buffer | null;
+  count: number;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
   queuedAt: number;
@@ -46,14 +47,14 @@ export function writeStreamHead(layout: StoreLayout, stream: string, head: Strea
  * others in the batch still commit. Returns the new head.
  */
 export function commitAppends(layout: StoreLayout, batch: readonly PendingAppend[]): Position {
-  const { meta, logWriter } = layout;
+  const { meta, log } = layout;
   let head = (meta.get('head') as number | undefined) ?? 0;
   // commit times never go backwards, even if this process's clock is behind another's
   const time = Math.max(Date.now(), (meta.get('time') as number | undefined) ?? 0);
   const touched = new Map<string, StreamHead>();
   const written = new Set<string>();
   for (const pending of batch) {
-    const { stream, records } = pending;
+    const { stream, record, count } = pending;
     let streamHead = touched.get(stream);
     if (streamHead === undefined) {
       streamHead = readStreamHead(layout, stream) ?? { lastRevision: -1, firstRevision: 0, maxCount: null, maxAgeMs: null };
@@ -63,18 +64,17 @@ export function commitAppends(layout: StoreLayout, batch: readonly PendingAppend
       pending.error = new WrongExpectedRevisionError(stream, pending.expected, streamHead.lastRevision);
       continue;
     }
-    const positions: Position[] = new Array(records.length);
-    for (let i = 0; i < records.length; i++) {
-      const revision = ++streamHead.lastRevision;
-      const position = ++head;
-      const record = records[i]!;
-      patchRecord(record, revision, time);
+    const positions: Position[] = new Array(count);
+    const firstPosition = head + 1;
+    const firstRevision = streamHead.lastRevision + 1;
+    for (let i = 0; i < count; i++) positions[i] = firstPosition + i;
+    if (record !== null && count > 0) {
+      patchAppendRecord(record, firstPosition, firstRevision, time);
       // positions only ever grow, so MDB_APPEND (no tree search, dense pages) is safe
-      logWriter.putSync(position, record, { append: true });
-      positions[i] = position;
-    }
-    if (records.length > 0) {
-      writeIndexEntry(layout, stream, streamHead.lastRevision - records.length + 1, positions[0]!, records.length);
+      log.putSync(firstPosition, record, { append: true });
+      writeIndexEntry(layout, stream, firstRevision, firstPosition, count);
+      head += count;
+      streamHead.lastRevision += count;
       written.add(stream);
     }
     pending.result = { stream, lastRevision: streamHead.lastRevision, positions };
@@ -96,10 +96,11 @@ export function retentionFloor(layout: StoreLayout, stream: string, head: Stream
   if (head.maxAgeMs !== null && floor <= head.lastRevision) {
     const oldest = now - head.maxAgeMs;
     let young = head.lastRevision + 1;
-    forEachStreamPosition(layout, stream, floor, head.lastRevision, false, (revision, position) => {
-      const record = layout.log.getBinaryFast(position);
-      if (record === undefined || recordTime(record) < oldest) return true;
-      young = revision;
+    // one time per append record: a record is either wholly too old or not
+    forEachStreamEntry(layout, stream, floor, head.lastRevision, false, (first, firstPosition) => {
+      const record = layout.log.getBinaryFast(firstPosition);
+      if (record === undefined || appendRecordTime(record) < oldest) return true;
+      young = Math.max(floor, first);
       return false;
     });
     floor = young;
