@@ -2,6 +2,7 @@ import type { NodeModule } from './node-module.js';
 import { projectionsModule } from './modules/projections.js';
 import { actorsModule } from './modules/actors.js';
 import { websocketsModule } from './modules/websockets.js';
+import { consoleModule } from './modules/console.js';
 import { createNodeServices, type NodeServices } from './modules/shared.js';
 
 /**
@@ -18,5 +19,6 @@ export function defaultNodeModules(services: NodeServices = createNodeServices()
     projectionsModule(services),
     actorsModule(services),
     websocketsModule(services),
+    consoleModule(),
   ];
 }

@@ -25,12 +25,6 @@ const CONFIG = {
   },
 };
 
-// To enable once `corral serve` registers the console and the native websocket (see the
-// report of issue 8; /ws is wired since f4e0386): replace `it.skip(` by `it(` and drop WAITING / WAITING_STATS. All
-// eight flows passed against a node with those modules added (registerWebsocketProtocols,
-// registerConsoleRoutes, and runtime.stats$ -> engine.publishEphemeral).
-const WAITING = ' (waiting for GET /: registerConsoleRoutes in a corral serve module)';
-const WAITING_STATS = ' (waiting for GET / and for runtime.stats$ -> engine.publishEphemeral in ops/modules)';
 
 let server: ServerProcess;
 let proxy: TcpProxy;
@@ -66,7 +60,7 @@ const processState = (id: string): Promise<string | null> => page.getByTestId(`p
 const processPid = (id: string): Promise<string | null> => page.getByTestId(`process-pid-${id}`).textContent();
 
 describe('console against corral serve', () => {
-  it.skip(`logs in from the printed URL${WAITING}`, async () => {
+  it(`logs in from the printed URL`, async () => {
     const printed = await waitFor(() => /"consoleUrl":"([^"]+)"/.exec(server.logs())?.[1], { description: 'the console URL in the server log' });
     expect(printed).toMatch(/\/\?token=/);
     // The printed URL, reached through the proxy (so the restart flow below keeps the same address).
@@ -78,13 +72,13 @@ describe('console against corral serve', () => {
     await screenshot(page, 'e2e-watchers');
   });
 
-  it.skip(`draws live CPU and memory sparklines from the minion samples${WAITING_STATS}`, async () => {
+  it(`draws live CPU and memory sparklines from the minion samples`, async () => {
     // samples every second, published live (stored at most once a minute)
     await expect.poll(async () => Number(await page.getByTestId('process-rss-sleeper:1').getAttribute('data-samples')), { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
     expect(await page.getByTestId('process-rss-sleeper:1').locator('xpath=..').textContent()).toMatch(/\d+(\.\d)? MiB/);
   });
 
-  it.skip(`toggles a watcher and sees its processes stop and start${WAITING}`, async () => {
+  it(`toggles a watcher and sees its processes stop and start`, async () => {
     await page.getByTestId('watcher-toggle-sleeper').click();
     await expect.poll(() => page.getByTestId('watcher-toggle-sleeper').textContent()).toBe('inactive');
     await expect.poll(() => processState('sleeper:0'), { timeout: 20_000 }).toBe('stopped');
@@ -95,7 +89,7 @@ describe('console against corral serve', () => {
     await expect.poll(() => processState('sleeper:1'), { timeout: 20_000 }).toBe('running');
   });
 
-  it.skip(`kills a process and sees it restart${WAITING}`, async () => {
+  it(`kills a process and sees it restart`, async () => {
     const before = await processPid('sleeper:0');
     expect(before).toMatch(/^\d+$/);
     const restartsBefore = Number(await page.getByTestId('process-restarts-sleeper:0').textContent());
@@ -110,7 +104,7 @@ describe('console against corral serve', () => {
     await page.getByTestId('nav-watchers').click();
   });
 
-  it.skip(`runs cmd.run on all minions and sees each return${WAITING}`, async () => {
+  it(`runs cmd.run on all minions and sees each return`, async () => {
     await page.getByTestId('nav-minions').click();
     await expect.poll(() => page.getByTestId('minion-state-extra').textContent(), { timeout: 20_000 }).toBe('connected');
     const minions = await page.getByTestId('minion-rows').locator('tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-key')!.split(':')[1]!));
@@ -129,7 +123,7 @@ describe('console against corral serve', () => {
     await screenshot(page, 'e2e-jobs');
   });
 
-  it.skip(`types a bad filter and sees the error${WAITING}`, async () => {
+  it(`types a bad filter and sees the error`, async () => {
     await page.getByTestId('nav-events').click();
     await page.getByTestId('events-filter').fill('state=Eq("running") And');
     await page.getByTestId('events-apply').click();
@@ -141,7 +135,7 @@ describe('console against corral serve', () => {
     await page.getByTestId('events-filter-error').waitFor({ state: 'hidden' });
   });
 
-  it.skip(`moves the time-travel control and sees an earlier state${WAITING}`, async () => {
+  it(`moves the time-travel control and sees an earlier state`, async () => {
     const head = (await httpJson(`${server.url}/api/v1/tenants/acme/views/watchers`, { token: server.token })).body;
     expect(head.items[0].numprocesses).toBe(2);
     await page.getByTestId('nav-watchers').click();
@@ -155,10 +149,11 @@ describe('console against corral serve', () => {
     await screenshot(page, 'e2e-time-travel');
   });
 
-  it.skip(`stops and restarts the server and the console resumes by itself${WAITING}`, async () => {
+  it(`stops and restarts the server and the console resumes by itself`, async () => {
     await page.getByTestId('nav-watchers').click();
     await page.getByTestId('connection-status').filter({ hasText: 'live' }).waitFor();
     const dataDir = server.dataDir;
+    const pidBefore = Number(await processPid('sleeper:0'));
     await server.stop();
     proxy.setTarget(null);
     await page.getByTestId('connection-banner').filter({ hasText: 'reconnecting' }).waitFor();
@@ -166,11 +161,18 @@ describe('console against corral serve', () => {
     server = await startServerProcess({ config: CONFIG, localMinion: true, dataDir });
     proxy.setTarget(server.port);
     await page.getByTestId('connection-banner').waitFor({ state: 'hidden', timeout: 30_000 });
-    // the new server's processes (new pids) arrive over the resumed subscriptions
-    await expect.poll(() => processState('sleeper:0'), { timeout: 30_000 }).toBe('running');
-    const pid = Number(await processPid('sleeper:0'));
-    const live = (await httpJson(`${server.url}/api/v1/tenants/acme/processes`, { token: server.token })).body.items.find((p: { key: string }) => p.key === 'acme:sleeper:0');
-    expect(pid).toBe(live.pid);
+    // The graceful stop ended the local minion and its processes; the new server's local
+    // minion runs new ones. Their pids arrive over the resumed subscriptions and must match
+    // what the server itself reports (the console shows no stale object).
+    const livePid = async (): Promise<number | null> => {
+      const items = (await httpJson(`${server.url}/api/v1/tenants/acme/processes`, { token: server.token })).body.items as { key: string; pid: number | null; state: string }[];
+      const slot = items.find((p) => p.key === 'acme:sleeper:0');
+      return slot && slot.state === 'running' && slot.pid !== pidBefore ? slot.pid : null;
+    };
+    await expect.poll(livePid, { timeout: 30_000 }).not.toBeNull();
+    const pid = (await livePid())!;
+    await expect.poll(async () => Number(await processPid('sleeper:0')), { timeout: 30_000 }).toBe(pid);
+    expect(await processState('sleeper:0')).toBe('running');
     expect(problems.filter((p) => !/WebSocket|ERR_CONNECTION|Failed to load resource/.test(p))).toEqual([]);
   });
 });
