@@ -1,5 +1,5 @@
-import { chmodSync, lstatSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, existsSync, lstatSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CorralError, isCorralError } from '../../store/index.js';
 
@@ -22,21 +22,38 @@ export type ControlResponse =
 
 export interface ControlSocket {
   path: string;
+  /** false while another live server holds the path */
+  readonly bound: boolean;
   close(): Promise<void>;
+}
+
+/** Is a server answering on this socket path? (A file left by a crashed server refuses connections.) */
+function socketIsLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }
 
 /**
  * The command socket `<dataDir>/corral.sock` (DESIGN.md §1, §13): a unix socket speaking
  * JSON lines, one request `{"id","cmd","args"}` -> one response `{"id","ok","result"|"error"}`.
  * Only the owner can connect: the socket is mode 0600 inside the 0700 data directory, which
- * is the whole authentication (like supervisord's unix socket). A second server on the same
- * data directory (rolling restart) takes the path over; each removes the socket file on
- * stop only while it is still its own (same inode).
+ * is the whole authentication (like supervisord's unix socket).
+ *
+ * A socket file left by a crashed server is replaced. While another live server of the same
+ * data directory holds the path (a rolling restart's successor starts before its predecessor
+ * stops), this one waits and binds once the path is free, so `corral ctl` always reaches one
+ * live server and a closing server only ever removes its own socket (libuv unlinks the path
+ * it bound when the server closes).
  */
-export async function openControlSocket(path: string, handlers: Record<string, ControlHandler>, log: Logger): Promise<ControlSocket> {
+export async function openControlSocket(path: string, handlers: Record<string, ControlHandler>, log: Logger, retryMs = 1000): Promise<ControlSocket> {
   try {
-    if (lstatSync(path).isSocket()) rmSync(path, { force: true });
-    else throw new CorralError('unavailable', `${path} exists and is not a socket: refusing to replace it`);
+    if (!lstatSync(path).isSocket()) throw new CorralError('unavailable', `${path} exists and is not a socket: refusing to replace it`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
@@ -47,27 +64,54 @@ export async function openControlSocket(path: string, handlers: Record<string, C
     socket.on('error', () => undefined);
     serve(socket, handlers, log);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
+  let bound = false;
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+
+  const tryBind = async (): Promise<boolean> => {
+    if (existsSync(path)) {
+      if (await socketIsLive(path)) return false;
+      rmSync(path, { force: true });
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  chmodSync(path, 0o600);
-  const inode = statSync(path).ino;
+    chmodSync(path, 0o600);
+    bound = true;
+    return true;
+  };
+  const retry = (): void => {
+    timer = setTimeout(() => {
+      if (closed) return;
+      tryBind().then(
+        (ok) => (ok ? log.info({ path }, 'command socket bound (the previous server released it)') : retry()),
+        (error: unknown) => (log.warn({ err: error, path }, 'command socket: bind failed; retrying'), retry()),
+      );
+    }, retryMs);
+    timer.unref();
+  };
+
+  if (!(await tryBind())) {
+    log.info({ path }, 'another live server holds the command socket: binding once it is released');
+    retry();
+  }
   return {
     path,
+    get bound() {
+      return bound;
+    },
     async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      if (!bound) return;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       });
-      try {
-        if (statSync(path).ino === inode) rmSync(path, { force: true });
-      } catch {
-        // already removed (or replaced and removed by its new owner)
-      }
     },
   };
 }
