@@ -180,7 +180,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   // Per-process address (<dataDir>/nodes/<pid>.{json,sock}) for rolling restarts; only for
   // `corral serve` (one node per process), not for nodes tests start in-process.
   const nodeAdmin: NodeAdmin | null = !options.handleSignals ? null : await openNodeAdmin({
-    dataDir, gateway, host, port: boundPort, url, version, modelApiMax, log,
+    dataDir, gateway, host, port: boundPort, requestedPort: port, url, version, modelApiMax, log,
     command: currentServeCommand(),
     stop: (info) => node.stop(info),
   }).catch((error: unknown) => {

@@ -12,7 +12,10 @@ export interface NodeAdminOptions {
   dataDir: string;
   gateway: Gateway;
   host: string;
+  /** the port bound */
   port: number;
+  /** the port asked for (0: an ephemeral port, which is never shared) */
+  requestedPort: number;
   url: string;
   version: string;
   modelApiMax: number;
@@ -57,6 +60,7 @@ export async function openNodeAdmin(options: NodeAdminOptions): Promise<NodeAdmi
   const record: NodeRecord = {
     pid: process.pid,
     port: options.port,
+    shareablePort: options.requestedPort !== 0,
     url: options.url,
     host: options.host,
     adminUrl: null,
@@ -99,6 +103,12 @@ export async function openNodeAdmin(options: NodeAdminOptions): Promise<NodeAdmi
     'spawn-successor': (args) => {
       if (!options.command) throw new CorralError('unavailable', 'this server was not started by corral serve: it cannot start its own successor');
       if (stopping) throw new CorralError('unavailable', 'this server is stopping');
+      if (!record.shareablePort) {
+        throw new CorralError(
+          'unavailable',
+          `this server was started with port 0 (it got ${options.port}); an ephemeral port is never shared (uSockets sets SO_REUSEPORT only on fixed ports), so a rolling restart needs a server started with a fixed --port`,
+        );
+      }
       const serveArgs = args.serveArgs;
       if (serveArgs !== undefined && (!Array.isArray(serveArgs) || !serveArgs.every((arg) => typeof arg === 'string'))) {
         throw new CorralError('bad-request', 'serveArgs must be a list of strings (the flags after "corral serve")');

@@ -14,6 +14,11 @@ export interface NodeRecord {
   pid: number;
   /** the shared public port and URL */
   port: number;
+  /**
+   * false when the server was started with port 0: uSockets sets SO_REUSEPORT only when
+   * binding a fixed port, so an ephemeral port can never be shared with a successor
+   */
+  shareablePort: boolean;
   url: string;
   host: string;
   /** `http://127.0.0.1:<ephemeral>`: the same API, reaching only this process */

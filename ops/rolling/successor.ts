@@ -17,8 +17,8 @@ export function currentServeCommand(): ServeCommand {
 
 /**
  * The arguments of a successor: the same flags (or `serveArgs` instead), with `--port` set
- * to the port actually bound (a node started with `--port 0` must be succeeded on the same
- * port, not on a new random one) and `--data-dir` made absolute. Flags are replaced in
+ * to the port bound (explicit even when it came from the configuration file) and
+ * `--data-dir` made absolute. Flags are replaced in
  * place rather than appended, so the command line stays readable in `ps`.
  */
 export function successorArgv(command: ServeCommand, options: { port: number; dataDir: string; serveArgs?: string[]; bin?: string }): string[] {

@@ -6,6 +6,7 @@ import { runCorral, waitFor, type ServerProcess } from '../support/index.js';
 import {
   adminToken,
   digestOf,
+  freePort,
   head,
   HttpProbe,
   LOAD_SCALE,
@@ -27,8 +28,9 @@ export const CLIENTS = Math.max(5, Math.round(100 * LOAD_SCALE));
 const SELECT = 'logs.*.*';
 
 export async function startLoadedServer(args: string[] = []): Promise<ServerProcess> {
+  // a fixed port: an ephemeral one (port 0) is never shared
   return startCorral({
-    args,
+    args: ['--port', String(await freePort()), ...args],
     env: { CORRAL_LEASE_TTL_MS: '5000' },
     config: {
       tenants: {
@@ -48,6 +50,8 @@ export interface RestartUnderLoad {
   probes: { fresh: ProbeResult; keepAlive: ProbeResult };
   events: number;
   window: { from: number; to: number };
+  /** `seq <n>` lines of the managed processes lost or stored twice on their way to the store */
+  lines: { keys: number; gaps: string[]; repeats: string[] };
 }
 
 /**
@@ -102,11 +106,10 @@ export async function rollingRestartUnderLoad(server: ServerProcess, serveArgs?:
     expect(after.map((p) => [p.key, p.pid, p.restarts, p.state])).toEqual(before.map((p) => [p.key, p.pid, p.restarts, 'running']));
     for (const p of after) expect(pidAlive(p.pid)).toBe(true);
 
+    // Not the clients' guarantee but the minion's: checked by a separate test from this run.
     const lines = seqAnomalies(stored);
     expect(lines.keys).toBe(PROCESSES);
-    expect(lines.gaps, 'log lines lost between the managed processes and the store').toEqual([]);
-    expect(lines.repeats, 'log lines stored twice').toEqual([]);
-    return { restart, probes, events: stored.length, window: { from, to } };
+    return { restart, probes, events: stored.length, window: { from, to }, lines };
   } finally {
     await fresh.stop();
     await keepAlive.stop();
