@@ -46,7 +46,8 @@ function integerParameter(ctx: RequestContext, name: string, min: number, max: n
  * `follow=1` answers NDJSON (one line object per line) from `from` and keeps streaming new
  * lines until the client disconnects. It pulls pages from the store and waits for the
  * socket to drain between pages, so a slow reader costs the server one page of memory,
- * whatever the process writes; the store subscription only wakes it up.
+ * whatever the process writes; the store subscription only wakes it up. A reader so slow
+ * that retention dropped lines it had not read yet gets `{"dropped": n, "beforeRevision": r}`.
  */
 export function registerLogRoutes(gateway: Gateway, deps: { store: EventStore }): void {
   const { store } = deps;
@@ -106,8 +107,11 @@ export function registerLogRoutes(gateway: Gateway, deps: { store: EventStore })
         pending = false;
         const events = await store.readStream(stream, { afterRevision: after, limit: FOLLOW_PAGE });
         if (events.length > 0) {
-          after = events[events.length - 1]!.revision;
           let chunk = '';
+          // a reader slower than the process lost lines to retention: say how many, never silently
+          const gap = events[0]!.revision - after - 1;
+          if (gap > 0) chunk += `${JSON.stringify({ dropped: gap, beforeRevision: events[0]!.revision })}\n`;
+          after = events[events.length - 1]!.revision;
           for (const event of events) chunk += `${JSON.stringify(toLine(event))}\n`;
           await out.write(chunk);
           continue;
