@@ -117,7 +117,7 @@ describe('observability', () => {
     });
     expect(report.header.processId).toBe(server.pid);
     expect(report.javascriptStack).toBeDefined();
-    expect(server.logs()).toContain('wrote diagnostic report');
+    await waitFor(() => server.logs().includes('wrote diagnostic report'), { description: 'the report logged' });
     expect((await httpJson(`${server.url}/health/live`)).status).toBe(200);
     expect((await httpJson(`${server.url}/health/ready`)).status).toBe(200);
   });
