@@ -19,28 +19,52 @@ const op = fc.oneof(
     stream: fc.constantFrom('tenant-a', 'tenant-b', 'log-c'),
     types: fc.array(fc.constantFrom('tenants', 'logs', 'jobs'), { minLength: 0, maxLength: 7 }),
   }),
-  fc.record({ kind: fc.constant('truncate' as const), stream: fc.constantFrom('tenant-a', 'log-c'), before: fc.integer({ min: 0, max: 30 }) }),
+  // big appends are stored in blocks of msgpackr records (append-record.ts)
+  fc.record({
+    kind: fc.constant('append' as const),
+    stream: fc.constantFrom('tenant-a', 'tenant-b', 'log-c'),
+    types: fc.tuple(fc.integer({ min: 20, max: 150 }), fc.constantFrom('tenants', 'logs'), fc.integer({ min: 0, max: 149 })).map(([count, type, other]) =>
+      Array.from({ length: count }, (_, i) => (i === other ? 'jobs' : type)),
+    ),
+  }),
+  fc.record({ kind: fc.constant('truncate' as const), stream: fc.constantFrom('tenant-a', 'log-c'), before: fc.integer({ min: 0, max: 300 }) }),
   fc.record({ kind: fc.constant('retain' as const), stream: fc.constantFrom('tenant-b', 'log-c'), maxCount: fc.integer({ min: 1, max: 9 }) }),
 );
 const read = fc.record({
-  after: fc.integer({ min: 0, max: 60 }),
-  limit: fc.integer({ min: 1, max: 12 }),
+  after: fc.integer({ min: 0, max: 400 }),
+  limit: fc.integer({ min: 1, max: 100 }),
   types: fc.option(fc.subarray(['tenants', 'logs', 'jobs'], { minLength: 1 }), { nil: undefined }),
   streamPrefix: fc.option(fc.constantFrom('tenant-', 'log-', 'tenant-a'), { nil: undefined }),
   stream: fc.constantFrom('tenant-a', 'tenant-b', 'log-c'),
-  afterRevision: fc.integer({ min: -1, max: 30 }),
-  beforeRevision: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+  afterRevision: fc.integer({ min: -1, max: 300 }),
+  beforeRevision: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
   backward: fc.boolean(),
 });
 
 // commit times differ between the two stores; everything else must be identical
 const comparable = (events: RecordedEvent[]): Omit<RecordedEvent, 'time'>[] => events.map(({ time: _time, ...rest }) => rest);
 
+/** a few shapes (records are per shape), numbers in 64..127 (msgpackr reads those bytes as record ids), nesting, nulls */
+function dataOf(n: number): unknown {
+  switch (n % 5) {
+    case 0:
+      return { n, text: 'é'.repeat(n % 3) };
+    case 1:
+      return { n: 64 + (n % 64), list: [n, 'x', null, { deep: n % 128 }] };
+    case 2:
+      return null;
+    case 3:
+      return { n, text: 'a', extra: n % 2 === 0 };
+    default:
+      return [n, { n }];
+  }
+}
+
 async function apply(store: EventStore, ops: readonly unknown[]): Promise<void> {
   let n = 0;
   for (const o of ops as { kind: string; stream: string; types?: string[]; before?: number; maxCount?: number }[]) {
     if (o.kind === 'append') {
-      await store.append(o.stream, o.types!.map((type) => ({ id: `id-${n}`, type, action: 'set', key: `k${n++}`, data: { n, text: 'é'.repeat(n % 3) } })));
+      await store.append(o.stream, o.types!.map((type) => ({ id: `id-${n}`, type, action: 'set', key: `k${n++}`, data: dataOf(n) })));
     } else if (o.kind === 'truncate') await store.truncateStream(o.stream, o.before!);
     else await store.setStreamMetadata(o.stream, { maxCount: o.maxCount! });
   }

@@ -20,8 +20,8 @@ import { LogRecordCodec } from './log-codec.js';
  * empty store: anything unexpected is a CorruptStoreError that names the problem.
  */
 export const STORE_MARKER = 'corral-event-store';
-/** 2: one log value per append (append-record.ts); 1 (one value per event) was never released */
-export const STORE_FORMAT = 2;
+/** 3: one log value per append, events in blocks (append-record.ts); 1 and 2 were never released */
+export const STORE_FORMAT = 3;
 const LMDB_MAGIC = 0xbeefc0de;
 const OUR_DATABASES = ['meta', 'log', 'streams', 'revisions'];
 
