@@ -2,15 +2,17 @@ import { resolve } from 'node:path';
 import { sendControlCommand } from '../ctl/index.js';
 import { parseFlags, UsageError } from './usage.js';
 
-export const usage = 'corral ctl [--data-dir D] status|stop [--keep-minion]|restart --rolling [-- SERVE-FLAGS]|tenant-reconfigure T|full-reconfigure|stack-dump';
+export const usage = 'corral ctl [--data-dir D] status|stop [--keep-minion]|restart --rolling [-- SERVE-FLAGS]|backup DIR|tenant-reconfigure T|full-reconfigure|stack-dump';
 
-const SUBCOMMANDS = ['status', 'stop', 'restart', 'tenant-reconfigure', 'full-reconfigure', 'stack-dump'] as const;
+const SUBCOMMANDS = ['status', 'stop', 'restart', 'backup', 'tenant-reconfigure', 'full-reconfigure', 'stack-dump'] as const;
 
 /** Talks to the server running on a data directory through `<dataDir>/corral.sock`; prints the answer as JSON. */
 export async function run(argv: string[]): Promise<number> {
-  // restart --rolling orchestrates two servers through their per-node sockets (ops/rolling)
-  const beforeSeparator = argv.indexOf('--') >= 0 ? argv.slice(0, argv.indexOf('--')) : argv;
-  if (beforeSeparator.includes('restart')) return (await import('../rolling/cli.js')).runRestartCommand(argv);
+  // These two work on the data directory itself rather than through corral.sock: restart
+  // --rolling talks to each server's own socket (ops/rolling), backup copies the store (ops/deploy).
+  const subcommand = argv.find((arg, i) => !arg.startsWith('-') && argv[i - 1] !== '--data-dir');
+  if (subcommand === 'restart') return (await import('../rolling/cli.js')).runRestartCommand(argv);
+  if (subcommand === 'backup') return (await import('../deploy/backup.js')).runBackupCommand(argv);
   const { values, positionals } = parseFlags(
     argv,
     { 'data-dir': { type: 'string' }, 'keep-minion': { type: 'boolean' }, json: { type: 'boolean' } },
