@@ -1,10 +1,30 @@
 import { Observable, type Subscription } from 'rxjs';
-import type { EventStore, RecordedEvent } from '../../store/index.js';
+import type { EventStore, ReadAllOptions, RecordedEvent } from '../../store/index.js';
 import type { Change } from '../change.js';
 import type { ViewState } from '../views/types.js';
-import { foldBatch } from './changes.js';
+import { foldBatch, type FoldErrorHandler } from './changes.js';
 
 const LOGS_EXCLUDED: readonly string[] = ['logs'];
+
+export interface EventPage {
+  /** the page's events at or below `upTo`, in position order */
+  events: readonly RecordedEvent[];
+  /** every event up to this position has been read: where the next page starts */
+  scannedTo: number;
+}
+
+/**
+ * One page of the log after `read.after`, cut at `upTo`. Pull-based readers call it once per
+ * page, so memory stays at one page and a slow consumer holds the scan (the store is the
+ * buffer). `upTo` must not exceed the store's head when called: a short page then proves
+ * nothing up to `upTo` is missing, and `scannedTo` jumps to it.
+ */
+export async function readEventPage(store: EventStore, read: ReadAllOptions & { after: number; limit: number }, upTo: number): Promise<EventPage> {
+  const page = await store.readAll(read);
+  const last = page.length > 0 ? page[page.length - 1]!.position : read.after;
+  const events = last > upTo ? page.filter((event) => event.position <= upTo) : page;
+  return { events, scannedTo: page.length < read.limit || last >= upTo ? upTo : last };
+}
 
 /**
  * Folds the stored events in (after, upTo] into `state`, reading the store in pages
@@ -17,15 +37,13 @@ export async function foldStoreRange(
   after: number,
   upTo: number,
   pageSize: number,
-  onError: (event: RecordedEvent, error: unknown) => void,
+  onError: FoldErrorHandler,
 ): Promise<void> {
   let cursor = after;
   while (cursor < upTo) {
-    const page = await store.readAll({ after: cursor, limit: pageSize, excludeTypes: LOGS_EXCLUDED });
-    const inRange = page.length > 0 && page[page.length - 1]!.position > upTo ? page.filter((event) => event.position <= upTo) : page;
-    foldBatch(state, inRange, 0, null, onError);
-    if (page.length < pageSize || inRange.length < page.length) return;
-    cursor = page[page.length - 1]!.position;
+    const page = await readEventPage(store, { after: cursor, limit: pageSize, excludeTypes: LOGS_EXCLUDED }, upTo);
+    foldBatch(state, page.events, 0, null, onError);
+    cursor = page.scannedTo;
   }
 }
 
@@ -92,15 +110,15 @@ export function changesAfter(source: LiveChangeSource, after: number, options: C
             goLive(cursor);
             return;
           }
-          const page = await source.store.readAll(
-            wantsLogs ? { after: cursor, limit: source.pageSize } : { after: cursor, limit: source.pageSize, excludeTypes: ['logs'] },
+          const page = await readEventPage(
+            source.store,
+            wantsLogs ? { after: cursor, limit: source.pageSize } : { after: cursor, limit: source.pageSize, excludeTypes: LOGS_EXCLUDED },
+            target,
           );
           if (closed) return;
-          const last = page.length > 0 ? page[page.length - 1]!.position : cursor;
-          const inRange = last > target ? page.filter((event) => event.position <= target) : page;
           const changes: Change[] = [];
-          foldBatch(state, inRange, source.ownModel, changes, (event, error) => source.onFoldError(event, error));
-          cursor = page.length < source.pageSize || last >= target ? target : last;
+          foldBatch(state, page.events, source.ownModel, changes, (event, error) => source.onFoldError(event, error));
+          cursor = page.scannedTo;
           const selected = types === null ? changes : changes.filter((change) => types.has(change.type));
           if (selected.length > 0) subscriber.next(selected);
         }

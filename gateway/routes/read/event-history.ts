@@ -1,15 +1,5 @@
 import type { EventStore, RecordedEvent } from '../../../store/index.js';
-import {
-  INTERNAL_MODEL,
-  convertEventData,
-  downcastView,
-  foldEvent,
-  upcastEvent,
-  type Change,
-  type ChangePredicate,
-  type ProjectionEngine,
-  type ViewState,
-} from '../../../projections/index.js';
+import { foldToChange, logChangeObject, readEventPage, toChange, type Change, type ChangePredicate, type ProjectionEngine, type ViewState } from '../../../projections/index.js';
 
 /** One event of the history as the audit routes send it (DESIGN.md §3 envelope, time in ISO 8601). */
 export interface HistoryEvent {
@@ -54,8 +44,6 @@ export interface HistoryPage {
   scannedTo: number;
 }
 
-const NO_OBJECTS = { object: null, original: null } as const;
-
 /**
  * Reads one tenant's history in store pages, yielding the matching events of each page.
  * Pull-based: the next page is read only when the consumer asks, so a slow NDJSON client
@@ -74,54 +62,38 @@ export async function* scanTenantHistory(engine: ProjectionEngine, store: EventS
   const pageSize = engine.pageSize;
   let cursor = scan.after;
   while (cursor < scan.upTo && !scan.signal.aborted) {
-    const page = await store.readAll({
-      after: cursor,
-      limit: pageSize,
-      ...(readTypes ? { types: readTypes } : {}),
-      ...(wantsLogs ? {} : { excludeTypes: ['logs'] }),
-    });
+    const page = await readEventPage(
+      store,
+      {
+        after: cursor,
+        limit: pageSize,
+        ...(readTypes ? { types: readTypes } : {}),
+        ...(wantsLogs ? {} : { excludeTypes: ['logs'] }),
+      },
+      scan.upTo,
+    );
     const events: HistoryEvent[] = [];
-    let last = cursor;
-    let reachedEnd = page.length < pageSize;
-    for (const raw of page) {
-      if (raw.position > scan.upTo) {
-        reachedEnd = true;
-        break;
+    for (const raw of page.events) {
+      if (raw.tenant !== scan.tenant) {
+        // a cluster-wide event may change this tenant's objects (so it is folded) but is never sent
+        if (foldState && raw.tenant === undefined) foldToChange(foldState, raw, scan.model);
+        continue;
       }
-      last = raw.position;
-      const ours = raw.tenant === scan.tenant;
-      if (!ours && raw.tenant !== undefined) continue;
-      const folded = raw.type === 'logs' && scan.needsObjects ? logObjects(raw) : foldState ? foldForHistory(foldState, raw) : NO_OBJECTS;
-      if (!ours) continue;
-      const data = dataAt(raw, scan.model);
+      // log lines have no view: their object is the line itself, as on the live change stream
+      const change = foldState
+        ? foldToChange(foldState, raw, scan.model)
+        : toChange(raw, scan.needsObjects && raw.type === 'logs' ? logChangeObject(raw) : null, null, scan.model);
       // the wire event (ISO time and all) is built for matches only
-      if (scan.predicate && !scan.predicate(toChange(raw, data, folded, scan.model))) continue;
-      events.push(toHistoryEvent(raw, data, scan.model));
+      if (scan.predicate && !scan.predicate(change)) continue;
+      events.push(toHistoryEvent(raw, change));
     }
-    cursor = reachedEnd || last >= scan.upTo ? scan.upTo : last;
+    cursor = page.scannedTo;
     yield { events, scannedTo: cursor };
   }
 }
 
-/** Log lines have no view: their change object is the line itself, as on the live change stream. */
-const logObjects = (raw: RecordedEvent): { object: object; original: null } => ({
-  object: { key: raw.key, ...(raw.data as Record<string, unknown>) },
-  original: null,
-});
-
-function foldForHistory(state: ViewState, raw: RecordedEvent): { object: object | null; original: object | null } {
-  try {
-    return foldEvent(state, raw.schema === INTERNAL_MODEL ? raw : upcastEvent(raw, INTERNAL_MODEL));
-  } catch {
-    // The live engine skips (and logs) an event it cannot fold; history does the same.
-    return NO_OBJECTS;
-  }
-}
-
-const dataAt = (raw: RecordedEvent, model: number): unknown =>
-  raw.schema === model ? raw.data : convertEventData(raw.type, raw.action, raw.data, raw.schema, model);
-
-function toHistoryEvent(raw: RecordedEvent, data: unknown, model: number): HistoryEvent {
+/** The wire event, with `data` as the change carries it (converted to the requested model when needed). */
+function toHistoryEvent(raw: RecordedEvent, change: Change): HistoryEvent {
   return {
     position: raw.position,
     id: raw.id,
@@ -132,30 +104,8 @@ function toHistoryEvent(raw: RecordedEvent, data: unknown, model: number): Histo
     action: raw.action,
     key: raw.key,
     tenant: raw.tenant!,
-    schema: data === raw.data ? raw.schema : model,
-    data,
+    schema: change.schema,
+    data: change.data,
     meta: raw.meta ?? {},
-  };
-}
-
-/** The change a subscriber at `model` saw for this event: what `filter` and `select` evaluate. */
-function toChange(raw: RecordedEvent, data: unknown, folded: { object: object | null; original: object | null }, model: number): Change {
-  const shape = (object: object | null): Record<string, unknown> | null =>
-    object === null ? null : (downcastView(raw.type, object, model) as Record<string, unknown>);
-  return {
-    position: raw.position,
-    time: raw.time,
-    id: raw.id,
-    stream: raw.stream,
-    revision: raw.revision,
-    type: raw.type,
-    action: raw.action,
-    key: raw.key,
-    tenant: raw.tenant,
-    schema: data === raw.data ? raw.schema : model,
-    data,
-    object: shape(folded.object),
-    original: shape(folded.original),
-    principal: raw.meta?.principal,
   };
 }
