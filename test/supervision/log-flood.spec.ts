@@ -117,8 +117,8 @@ describe('process logs', () => {
     // show it; there the test still bounds the tail and says loudly that the 50 ms was not verified.
     const loadPerCore = loadAtStart / cpus().length;
     if (loadPerCore > 1.5) {
-      console.warn(`log flood: load ${loadAtStart.toFixed(1)} on ${cpus().length} cores: the 50 ms p99 bound is not verifiable here; checking 250 ms`);
-      expect(p99).toBeLessThan(250);
+      console.warn(`log flood: load ${loadAtStart.toFixed(1)} on ${cpus().length} cores: the 50 ms p99 bound is not verifiable here; checking 500 ms (no multi-second stalls)`);
+      expect(p99).toBeLessThan(500);
     } else {
       expect(p99).toBeLessThan(50);
     }
