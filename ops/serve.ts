@@ -17,7 +17,7 @@ import { createLogger } from './logging.js';
 import { defaultNodeModules } from './modules.js';
 import type { NodeContext, NodeModule, StartedModule, StopInfo } from './node-module.js';
 import { packageVersion } from './version.js';
-import { claimPort, currentServeCommand, openNodeAdmin, type NodeAdmin } from './rolling/index.js';
+import { claimPort, currentServeCommand, notifyServiceManager, openNodeAdmin, type NodeAdmin } from './rolling/index.js';
 
 /** The newest model API this build speaks (DESIGN.md §12). */
 export const MODEL_API = { min: 1, max: 2 } as const;
@@ -177,6 +177,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const consoleUrl = `${url}/?token=${admin.token}`;
   log.info({ url, port: boundPort, dataDir, store: store.kind, auth: authenticator.mode }, `corral ${version} listening on ${url} (port ${boundPort})`);
   log.info({ consoleUrl }, `console: ${authenticator.mode === 'none' ? `${url}/` : consoleUrl}`);
+  // systemd (Type=notify): ready, and the main process; before this node becomes visible to a rolling restart.
+  if (options.handleSignals) await notifyServiceManager(`serving ${url}`, log);
   // Per-process address (<dataDir>/nodes/<pid>.{json,sock}) for rolling restarts; only for
   // `corral serve` (one node per process), not for nodes tests start in-process.
   const nodeAdmin: NodeAdmin | null = !options.handleSignals ? null : await openNodeAdmin({

@@ -6,3 +6,4 @@ export { liveNodeRecords, readNodeRecord, isProcessAlive, nodeRecordPath, nodeSo
 export { callNode } from './node-client.js';
 export { currentServeCommand, successorArgv, type ServeCommand } from './successor.js';
 export { rollingRestart, type RollingRestartOptions, type RollingRestartResult } from './rolling-restart.js';
+export { notifyServiceManager } from './systemd.js';
