@@ -13,7 +13,9 @@ import { encodeRecord } from '../../store/codec.js';
 import { openEmbeddedStore, type EmbeddedEventStore } from '../../store/embedded/index.js';
 import type { EventToAppend } from '../../store/index.js';
 
-const PHASE_MS = Number(process.env.CORRAL_BENCH_PHASE_MS ?? 4000);
+/** time per side and case, split into ROUNDS alternating rounds */
+const PHASE_MS = Number(process.env.CORRAL_BENCH_PHASE_MS ?? 6000);
+const ROUNDS = 3;
 /**
  * [batch size, concurrent appenders]: the issue's configurations (enough appenders for group
  * commit to matter at small batches), plus batch 100 with 32 appenders, because with only 8
@@ -47,58 +49,97 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
-async function runAppenders(batch: number, concurrency: number, appendOnce: (worker: number, events: EventToAppend[]) => Promise<unknown>): Promise<Omit<AppendRun, 'batch' | 'concurrency'>> {
+/** What one side (raw, raw per append, store) accumulates over its rounds. */
+class AppendTally {
+  readonly latencies: number[] = [];
+  events = 0;
+  seconds = 0;
+  cpuMicros = 0;
+
+  result(batch: number, concurrency: number): AppendRun {
+    this.latencies.sort((a, b) => a - b);
+    return {
+      batch,
+      concurrency,
+      events: this.events,
+      seconds: round(this.seconds, 2),
+      eventsPerSecond: round(this.events / this.seconds),
+      p50Ms: round(percentile(this.latencies, 0.5), 2),
+      p99Ms: round(percentile(this.latencies, 0.99), 2),
+      cpuMicrosPerEvent: round(this.cpuMicros / this.events, 2),
+    };
+  }
+}
+
+/** One round: `concurrency` closed-loop appenders for `ms`, added to `tally`. */
+async function appendRound(tally: AppendTally, batch: number, concurrency: number, ms: number, appendOnce: (worker: number, events: EventToAppend[]) => Promise<unknown>): Promise<void> {
   const events = Array.from({ length: batch }, (_, i) => sampleEvent(i));
-  const latencies: number[] = [];
-  let appended = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const deadline = started + PHASE_MS;
+  const deadline = started + ms;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, worker) => {
       while (performance.now() < deadline) {
         const t0 = performance.now();
         await appendOnce(worker, events);
-        latencies.push(performance.now() - t0);
-        appended += batch;
+        tally.latencies.push(performance.now() - t0);
+        tally.events += batch;
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
+  tally.seconds += (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  latencies.sort((a, b) => a - b);
-  return {
-    events: appended,
-    seconds: round(seconds, 2),
-    eventsPerSecond: round(appended / seconds),
-    p50Ms: round(percentile(latencies, 0.5), 2),
-    p99Ms: round(percentile(latencies, 0.99), 2),
-    cpuMicrosPerEvent: round((cpu.user + cpu.system) / appended, 2),
-  };
+  tally.cpuMicros += cpu.user + cpu.system;
 }
 
-async function benchStoreAppends(root: string, batch: number, concurrency: number): Promise<{ run: AppendRun; store: EmbeddedEventStore }> {
-  const store = await openEmbeddedStore({ dataDir: join(root, `store-${batch}x${concurrency}`) });
-  const before = store.stats().commits;
-  const result = await runAppenders(batch, concurrency, (worker, events) => store.append(`process-acme:web:${worker % 64}`, events));
-  return { run: { batch, concurrency, ...result, commits: store.stats().commits - before }, store };
-}
-
-async function benchRawAppends(root: string, batch: number, concurrency: number, valuePerAppend: boolean): Promise<AppendRun> {
-  const env = open({ path: join(root, `raw-${batch}x${concurrency}${valuePerAppend ? '-grouped' : ''}`), maxDbs: 4, overlappingSync: false });
-  const db = env.openDB<Buffer, number>('log', { encoding: 'binary' });
+/**
+ * Raw lmdb (one value per event), raw lmdb (one value per append) and the store, each for
+ * PHASE_MS in ROUNDS alternating rounds: on a shared machine a burst of someone else's load
+ * then hits all three alike instead of deciding the ratio.
+ */
+async function benchAppendCase(root: string, batch: number, concurrency: number): Promise<{ result: AppendCase; store: EmbeddedEventStore }> {
+  const name = `${batch}x${concurrency}`;
+  const rawEnv = open({ path: join(root, `raw-${name}`), maxDbs: 4, overlappingSync: false });
+  const rawDb = rawEnv.openDB<Buffer, number>('log', { encoding: 'binary' });
+  const groupedEnv = open({ path: join(root, `raw-${name}-grouped`), maxDbs: 4, overlappingSync: false });
+  const groupedDb = groupedEnv.openDB<Buffer, number>('log', { encoding: 'binary' });
+  const store = await openEmbeddedStore({ dataDir: join(root, `store-${name}`) });
   // the same bytes the store writes per event (header + msgpack), encoded once up front
   const bytes = encodeRecord('process-acme:web:0', sampleEvent(0));
   const grouped = Buffer.concat(Array.from({ length: batch }, () => bytes));
-  let key = 0;
-  const result = await runAppenders(batch, concurrency, (_worker, events) => {
-    if (valuePerAppend) return db.put(++key, grouped);
-    let last: Promise<boolean> = Promise.resolve(true);
-    for (let i = 0; i < events.length; i++) last = db.put(++key, bytes);
-    return last; // resolves once the transaction holding it is committed and synced
-  });
-  await env.close();
-  return { batch, concurrency, ...result };
+  let rawKey = 0;
+  let groupedKey = 0;
+  const raw = new AppendTally();
+  const rawGrouped = new AppendTally();
+  const stored = new AppendTally();
+  const commitsBefore = store.stats().commits;
+  const ms = PHASE_MS / ROUNDS;
+  for (let r = 0; r < ROUNDS; r++) {
+    await appendRound(raw, batch, concurrency, ms, (_worker, events) => {
+      let last: Promise<boolean> = Promise.resolve(true);
+      for (let i = 0; i < events.length; i++) last = rawDb.put(++rawKey, bytes);
+      return last; // resolves once the transaction holding it is committed and synced
+    });
+    if (batch > 1) await appendRound(rawGrouped, batch, concurrency, ms, () => groupedDb.put(++groupedKey, grouped));
+    await appendRound(stored, batch, concurrency, ms, (worker, events) => store.append(`process-acme:web:${worker % 64}`, events));
+  }
+  await rawEnv.close();
+  await groupedEnv.close();
+  const storeRun = { ...stored.result(batch, concurrency), commits: store.stats().commits - commitsBefore };
+  const rawRun = raw.result(batch, concurrency);
+  const groupedRun = batch > 1 ? rawGrouped.result(batch, concurrency) : rawRun;
+  return {
+    result: {
+      batch,
+      concurrency,
+      store: storeRun,
+      raw: rawRun,
+      rawGrouped: groupedRun,
+      ratio: round(storeRun.eventsPerSecond / rawRun.eventsPerSecond, 2),
+      ratioGrouped: round(storeRun.eventsPerSecond / groupedRun.eventsPerSecond, 2),
+    },
+    store,
+  };
 }
 
 interface AppendCase {
@@ -120,6 +161,14 @@ interface ReadRun {
   cpuMicrosPerEvent: number;
 }
 
+/** rounds added up: total events over total time */
+function sumReads(rounds: ReadRun[]): ReadRun & { roundsEventsPerSecond: number[] } {
+  const events = rounds.reduce((n, r) => n + r.events, 0);
+  const seconds = rounds.reduce((n, r) => n + r.seconds, 0);
+  const cpuMicros = rounds.reduce((n, r) => n + r.cpuMicrosPerEvent * r.events, 0);
+  return { events, seconds: round(seconds, 3), eventsPerSecond: round(events / seconds), cpuMicrosPerEvent: round(cpuMicros / events, 3), roundsEventsPerSecond: rounds.map((r) => r.eventsPerSecond) };
+}
+
 async function timed(read: () => Promise<number> | number): Promise<ReadRun> {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -137,64 +186,21 @@ async function main(): Promise<void> {
   let readStore: EmbeddedEventStore | undefined;
   try {
     for (const [batch, concurrency] of CASES) {
-      const raw = await benchRawAppends(root, batch, concurrency, false);
+      const { result, store } = await benchAppendCase(root, batch, concurrency);
+      const { raw, rawGrouped, store: run } = result;
       log(`raw lmdb  batch ${String(batch).padStart(4)} x${concurrency}: ${raw.eventsPerSecond.toLocaleString('en')} events/s, p50 ${raw.p50Ms} ms, p99 ${raw.p99Ms} ms, ${raw.cpuMicrosPerEvent} CPU µs/event`);
-      const rawGrouped = batch === 1 ? raw : await benchRawAppends(root, batch, concurrency, true);
       if (batch > 1) log(`raw lmdb  batch ${String(batch).padStart(4)} x${concurrency}, one value per append: ${rawGrouped.eventsPerSecond.toLocaleString('en')} events/s, ${rawGrouped.cpuMicrosPerEvent} CPU µs/event`);
-      const { run, store } = await benchStoreAppends(root, batch, concurrency);
-      const ratio = round(run.eventsPerSecond / raw.eventsPerSecond, 2);
-      const ratioGrouped = round(run.eventsPerSecond / rawGrouped.eventsPerSecond, 2);
-      log(`store     batch ${String(batch).padStart(4)} x${concurrency}: ${run.eventsPerSecond.toLocaleString('en')} events/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, ${run.cpuMicrosPerEvent} CPU µs/event, ${run.commits} commits; ${ratio} of raw (${ratioGrouped} of raw one value per append)`);
-      appends.push({ batch, concurrency, store: run, raw, rawGrouped, ratio, ratioGrouped });
+      log(`store     batch ${String(batch).padStart(4)} x${concurrency}: ${run.eventsPerSecond.toLocaleString('en')} events/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, ${run.cpuMicrosPerEvent} CPU µs/event, ${run.commits} commits; ${result.ratio} of raw (${result.ratioGrouped} of raw one value per append)`);
+      appends.push(result);
       if (batch === 1000) readStore = store;
       else await store.close();
     }
 
-    // catch-up reads over the batch-1000 store (the largest), decoded to full events
+    // catch-up reads over the batch-1000 store (the largest), decoded to full events, next to
+    // raw lmdb reading the same number of events stored one value per event (the bytes of one
+    // encoded event); ROUNDS alternating rounds, as for appends
     const store = readStore!;
     const head = await store.headPosition();
-    const readAll = await timed(async () => {
-      let count = 0;
-      for (let after = 0; after < head; ) {
-        const page = await store.readAll({ after, limit: 1000 });
-        count += page.length;
-        after = page[page.length - 1]!.position;
-      }
-      return count;
-    });
-    log(`store readAll: ${readAll.eventsPerSecond.toLocaleString('en')} events/s over ${readAll.events.toLocaleString('en')} events, ${readAll.cpuMicrosPerEvent} CPU µs/event`);
-    const subscribe = await timed(
-      () =>
-        new Promise<number>((resolve, reject) => {
-          let count = 0;
-          const subscription = store.subscribeToAll({ after: 0 }).subscribe({
-            next: (notice) => {
-              if (notice.kind === 'events') count += notice.events.length;
-              else {
-                subscription.unsubscribe();
-                resolve(count);
-              }
-            },
-            error: reject,
-          });
-        }),
-    );
-    log(`store subscribeToAll catch-up: ${subscribe.eventsPerSecond.toLocaleString('en')} events/s, ${subscribe.cpuMicrosPerEvent} CPU µs/event`);
-    const filtered = await timed(async () => {
-      let scanned = 0;
-      for (let after = 0; after < head; ) {
-        const page = await store.readAll({ after, limit: 1000, excludeTypes: ['processes'] });
-        scanned = head;
-        if (page.length === 0) break;
-        after = page[page.length - 1]!.position;
-      }
-      return scanned;
-    });
-    log(`store readAll skipping every event by type (header only): ${filtered.eventsPerSecond.toLocaleString('en')} events/s scanned`);
-    await store.close();
-    readStore = undefined;
-
-    // raw baseline: the same number of events, one lmdb value per event (the bytes of one encoded event)
     const env = open({ path: join(root, 'raw-read'), maxDbs: 4, overlappingSync: false });
     const logDb = env.openDB<Buffer, number>('log', { encoding: 'binary' });
     const eventBytes = encodeRecord('process-acme:web:0', sampleEvent(0));
@@ -204,17 +210,72 @@ async function main(): Promise<void> {
         for (; key <= end; key++) logDb.putSync(key, eventBytes, { append: true });
       });
     }
-    const rawRead = await timed(() => {
-      let count = 0;
-      let bytes = 0;
-      for (const { value } of logDb.getRange({ start: 0 })) {
-        count++;
-        bytes += value.length;
-      }
-      return bytes > 0 ? count : 0;
-    });
+    const readRounds: { rawRead: ReadRun[]; readAll: ReadRun[]; subscribe: ReadRun[]; filtered: ReadRun[] } = { rawRead: [], readAll: [], subscribe: [], filtered: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      readRounds.rawRead.push(
+        await timed(() => {
+          let count = 0;
+          let bytes = 0;
+          for (const { value } of logDb.getRange({ start: 0 })) {
+            count++;
+            bytes += value.length;
+          }
+          return bytes > 0 ? count : 0;
+        }),
+      );
+      readRounds.readAll.push(
+        await timed(async () => {
+          let count = 0;
+          for (let after = 0; after < head; ) {
+            const page = await store.readAll({ after, limit: 1000 });
+            count += page.length;
+            after = page[page.length - 1]!.position;
+          }
+          return count;
+        }),
+      );
+      readRounds.subscribe.push(
+        await timed(
+          () =>
+            new Promise<number>((resolve, reject) => {
+              let count = 0;
+              const subscription = store.subscribeToAll({ after: 0 }).subscribe({
+                next: (notice) => {
+                  if (notice.kind === 'events') count += notice.events.length;
+                  else {
+                    subscription.unsubscribe();
+                    resolve(count);
+                  }
+                },
+                error: reject,
+              });
+            }),
+        ),
+      );
+      readRounds.filtered.push(
+        await timed(async () => {
+          let scanned = 0;
+          for (let after = 0; after < head; ) {
+            const page = await store.readAll({ after, limit: 1000, excludeTypes: ['processes'] });
+            scanned = head;
+            if (page.length === 0) break;
+            after = page[page.length - 1]!.position;
+          }
+          return scanned;
+        }),
+      );
+    }
     await env.close();
-    log(`raw lmdb getRange of the same records: ${rawRead.eventsPerSecond.toLocaleString('en')} events/s, ${rawRead.cpuMicrosPerEvent} CPU µs/event`);
+    await store.close();
+    readStore = undefined;
+    const rawRead = sumReads(readRounds.rawRead);
+    const readAll = sumReads(readRounds.readAll);
+    const subscribe = sumReads(readRounds.subscribe);
+    const filtered = sumReads(readRounds.filtered);
+    log(`raw lmdb getRange, one value per event: ${rawRead.eventsPerSecond.toLocaleString('en')} events/s, ${rawRead.cpuMicrosPerEvent} CPU µs/event`);
+    log(`store readAll: ${readAll.eventsPerSecond.toLocaleString('en')} events/s over ${readAll.events.toLocaleString('en')} events, ${readAll.cpuMicrosPerEvent} CPU µs/event (rounds: ${readRounds.readAll.map((x) => x.eventsPerSecond.toLocaleString('en')).join(', ')})`);
+    log(`store subscribeToAll catch-up: ${subscribe.eventsPerSecond.toLocaleString('en')} events/s, ${subscribe.cpuMicrosPerEvent} CPU µs/event (rounds: ${readRounds.subscribe.map((x) => x.eventsPerSecond.toLocaleString('en')).join(', ')})`);
+    log(`store readAll skipping every event by type (header only): ${filtered.eventsPerSecond.toLocaleString('en')} events/s scanned`);
 
     const live = await benchLiveDelivery(root);
     log(`live delivery to a second store instance on the same directory (head poll): p50 ${live.p50Ms} ms, p99 ${live.p99Ms} ms over ${live.samples} appends`);
@@ -285,9 +346,10 @@ async function benchLiveDelivery(root: string): Promise<{ samples: number; p50Ms
 }
 
 function markdown(r: {
+  phaseMs: number;
   machine: { cpus: number; model: string | undefined; node: string; loadAverageBefore: number; loadAverageAfter: number };
   appends: AppendCase[];
-  catchUp: { readAll: ReadRun & { ratioToRaw: number }; subscribeToAll: ReadRun & { ratioToRaw: number }; readAllSkippingByType: ReadRun; rawGetRange: ReadRun };
+  catchUp: { readAll: ReadRun & { ratioToRaw: number; roundsEventsPerSecond: number[] }; subscribeToAll: ReadRun & { ratioToRaw: number; roundsEventsPerSecond: number[] }; readAllSkippingByType: ReadRun; rawGetRange: ReadRun };
   liveDeliveryAcrossInstances: { samples: number; p50Ms: number; p99Ms: number };
   targets: { appendsAtBatch100Plus: { batch: number; concurrency: number; met: boolean }[]; catchUp: { met: boolean } };
   at: string;
@@ -296,7 +358,7 @@ function markdown(r: {
   const lines = [
     '# Event store benchmark (`npm run bench:store`)',
     '',
-    `${r.at}, ${r.machine.cpus} CPUs (${r.machine.model ?? 'unknown'}), Node ${r.machine.node}. Load average ${r.machine.loadAverageBefore} before, ${r.machine.loadAverageAfter} after (this machine is shared; CPU µs/event is the steadier figure). Both sides sync every commit.`,
+    `${r.at}, ${r.machine.cpus} CPUs (${r.machine.model ?? 'unknown'}), Node ${r.machine.node}. Load average ${r.machine.loadAverageBefore} before, ${r.machine.loadAverageAfter} after (this machine is shared; CPU µs/event is the steadier figure). Both sides sync every commit. Appends: each side runs ${r.phaseMs / 1000} s per case in ${ROUNDS} rounds alternating with the others, closed-loop appenders (each waits for its acknowledgement before appending again).`,
     '',
     'Raw lmdb puts the bytes of one encoded event per value (the issue\'s baseline); "raw, value per append" puts the same bytes as one value per append, which is the store\'s layout, so that ratio is the store\'s own overhead (validation, encoding, positions, indexes).',
     '',
@@ -306,8 +368,8 @@ function markdown(r: {
     '',
     '| catch-up | events | events/s | CPU µs/event | vs raw getRange |',
     '|---|---:|---:|---:|---:|',
-    `| readAll (pages of 1000, decoded) | ${n(r.catchUp.readAll.events)} | ${n(r.catchUp.readAll.eventsPerSecond)} | ${r.catchUp.readAll.cpuMicrosPerEvent} | ${r.catchUp.readAll.ratioToRaw} |`,
-    `| subscribeToAll from 0 to caughtUp | ${n(r.catchUp.subscribeToAll.events)} | ${n(r.catchUp.subscribeToAll.eventsPerSecond)} | ${r.catchUp.subscribeToAll.cpuMicrosPerEvent} | ${r.catchUp.subscribeToAll.ratioToRaw} |`,
+    `| readAll (pages of 1000, decoded; ${ROUNDS} rounds: ${r.catchUp.readAll.roundsEventsPerSecond.map(n).join(' / ')}) | ${n(r.catchUp.readAll.events)} | ${n(r.catchUp.readAll.eventsPerSecond)} | ${r.catchUp.readAll.cpuMicrosPerEvent} | ${r.catchUp.readAll.ratioToRaw} |`,
+    `| subscribeToAll from 0 to caughtUp (rounds: ${r.catchUp.subscribeToAll.roundsEventsPerSecond.map(n).join(' / ')}) | ${n(r.catchUp.subscribeToAll.events)} | ${n(r.catchUp.subscribeToAll.eventsPerSecond)} | ${r.catchUp.subscribeToAll.cpuMicrosPerEvent} | ${r.catchUp.subscribeToAll.ratioToRaw} |`,
     `| readAll skipping all by type (header only) | ${n(r.catchUp.readAllSkippingByType.events)} | ${n(r.catchUp.readAllSkippingByType.eventsPerSecond)} | ${r.catchUp.readAllSkippingByType.cpuMicrosPerEvent} | |`,
     `| raw lmdb getRange, one value per event (bytes, not decoded) | ${n(r.catchUp.rawGetRange.events)} | ${n(r.catchUp.rawGetRange.eventsPerSecond)} | ${r.catchUp.rawGetRange.cpuMicrosPerEvent} | 1 |`,
     '',
