@@ -20,18 +20,6 @@ import { registerSupervisionMetrics } from './supervision/metrics.js';
 import { applyConfig, configFilePath, TenantConfigSource } from './supervision/tenants.js';
 import type { NodeServices } from './shared.js';
 
-declare module './shared.js' {
-  interface NodeServices {
-    /**
-     * The write-command table (provided by the actors module): what the native websocket's
-     * `cmd` op dispatches to (`watchers.start`, `jobs.create`, ...; see gateway/routes/commands).
-     */
-    commands?: CommandDispatcher;
-    /** The actor runtime of this node (provided by the actors module). */
-    actors?: ActorRuntime;
-  }
-}
-
 export interface ActorsModuleOptions {
   /** leader lease TTL (default 10 s, or `CORRAL_LEASE_TTL_MS`) */
   leaseTtlMs?: number;

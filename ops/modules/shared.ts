@@ -1,6 +1,8 @@
 import type { Observable } from 'rxjs';
 import { CorralError, type EventStore } from '../../store/index.js';
 import type { ProjectionEngine } from '../../projections/index.js';
+import type { ActorRuntime } from '../../actors/index.js';
+import type { CommandDispatcher } from '../../gateway/index.js';
 
 /** Event data produced at this build's newest model API, reshaped for an older `toModel`. */
 export type Downcast = (type: string, action: string, data: unknown, toModel: number) => unknown;
@@ -11,8 +13,8 @@ export type Downcast = (type: string, action: string, data: unknown, toModel: nu
  * `start()`, so a module that needs a service starts after its provider (the order of
  * `defaultNodeModules()`) and takes it with `requireService` at its own start.
  *
- * The fields below are provided by the projections module (`ops/modules/projections.ts`);
- * other modules add theirs by declaration merging (`declare module './shared.js'`).
+ * Who provides what: the projections module (`ops/modules/projections.ts`) the engine and
+ * the model-API fields; the actors module (`ops/modules/actors.ts`) `commands` and `actors`.
  */
 export interface NodeServices {
   /**
@@ -33,6 +35,13 @@ export interface NodeServices {
    * `systemModelApi()` for the current one). The websocket module sends `{"op":"modelApi","system":N}`.
    */
   modelApi$?: Observable<number>;
+  /**
+   * The write-command table: what the HTTP command routes and the native websocket's `cmd`
+   * op dispatch to (`watchers.start`, `jobs.create`, ...; see gateway/routes/commands).
+   */
+  commands?: CommandDispatcher;
+  /** The actor runtime of this node (its `stats$` feeds live CPU/RSS samples). */
+  actors?: ActorRuntime;
 }
 
 export function createNodeServices(): NodeServices {
