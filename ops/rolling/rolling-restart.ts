@@ -99,7 +99,8 @@ async function currentServer(dataDir: string): Promise<NodeRecord> {
   } catch {
     // no server.json: the registry entry is enough
   }
-  if (named !== undefined && named !== record.pid) {
+  // (a server.json left by a crashed server names a dead pid: the live one is the server)
+  if (named !== undefined && named !== record.pid && isProcessAlive(named)) {
     throw new CorralError('unavailable', `server.json names pid ${named} but the live server of ${dataDir} is ${record.pid}; is a server still starting?`);
   }
   // The socket answering proves the pid is really that server (not a stranger that reused it).

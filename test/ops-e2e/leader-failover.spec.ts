@@ -4,7 +4,7 @@
 // restart delay that was pending at the moment of the crash fires once (one start, not
 // early, not twice). The local minion and its processes survive the crash (same pids).
 import { afterAll, describe, expect, it } from 'vitest';
-import { httpJson, removeTempDirs, waitFor } from '../support/index.js';
+import { httpJson, removeTempDirs, runCorral, waitFor } from '../support/index.js';
 import { adminToken, cleanupCorral, freePort, pidAlive, processes, startCorral, waitRunning } from './support.js';
 
 afterAll(async () => {
@@ -124,5 +124,13 @@ describe('leader failover (DESIGN.md §11)', () => {
       timeoutMs: 20_000,
       description: 'crashy restarted by the new leader',
     });
+
+    // A rolling restart of the survivor works though server.json still names the dead leader.
+    const restart = await runCorral(['ctl', '--data-dir', leader.dataDir, 'restart', '--rolling'], { timeoutMs: 120_000 });
+    expect(restart.code, restart.stderr).toBe(0);
+    expect((JSON.parse(restart.stdout) as { old: { pid: number } }).old.pid).toBe(follower.pid);
+    expect((await follower.exited).code).toBe(0);
+    const afterRestart = await processes(url, token, 'acme', 'steady');
+    expect(afterRestart.map((p) => p.pid)).toEqual(steady.map((p) => p.pid));
   }, 180_000);
 });
