@@ -7,18 +7,13 @@ import {
   type EventToAppend,
   type RecordedEvent,
 } from '../../store/index.js';
+import type { Logger } from '../runtime/engine.js';
 import { decideJob, type IgnoredReason, type JobCommand } from './decide.js';
 import type { JobEvent } from './events.js';
 import { jobStatus, type JobEffect, type JobSnapshot, type JobStatus, type JobStepper } from './machine.js';
 
-export interface JobLogger {
-  debug(details: object, message?: string): void;
-  info(details: object, message?: string): void;
-  warn(details: object, message?: string): void;
-  error(details: object, message?: string): void;
-}
-
-export const silentLogger: JobLogger = { debug() {}, info() {}, warn() {}, error() {} };
+/** The job actor logs like the rest of the actors (pino fits). */
+export type JobLogger = Logger;
 
 export interface JobActorDeps {
   store: EventStore;

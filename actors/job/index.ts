@@ -2,8 +2,9 @@
 export { createJobService } from './jobs.js';
 export type { CancelledJob, CreatedJob, JobService, JobServiceOptions, JobSummary, ResumeSummary } from './jobs.js';
 export type { JobLogger } from './actor.js';
-export { systemClock, SimulatedClock } from './clock.js';
-export type { Clock } from './clock.js';
+// the actors' one clock (the job actor takes it too); `ManualClock` comes with the runtime
+export { systemClock, SimulatedClock } from '../runtime/clock.js';
+export type { Clock } from '../runtime/clock.js';
 export { newJid, formatJid, jidTime } from './jid.js';
 export { compileTarget, matchTargets, TARGET_TYPES, MAX_TARGET_LENGTH } from './target.js';
 export type { CompiledTarget } from './target.js';

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock } from '../runtime/clock.js';
 
 /**
  * Salt's job id: `YYYYMMDDhhmmssffffff`, UTC, microseconds. Ids are strictly increasing within

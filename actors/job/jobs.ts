@@ -9,8 +9,9 @@ import {
   type Position,
 } from '../../store/index.js';
 import type { MinionPort, MinionReport } from '../minion/port.js';
-import { JobActor, silentLogger, type JobActorDeps, type JobCommandResult, type JobLogger } from './actor.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { silentLogger } from '../runtime/engine.js';
+import { JobActor, type JobActorDeps, type JobCommandResult, type JobLogger } from './actor.js';
 import type { JobCommand } from './decide.js';
 import type { JobCreated, TargetType } from './events.js';
 import { newJid } from './jid.js';

@@ -1,41 +1,47 @@
 /**
- * Time is injected (XState's `clock`): actors read `now()` and arm timers through a Clock
- * so tests move time with a `ManualClock` instead of sleeping.
+ * Time is injected (XState's `clock`): actors read `now()` and arm timers through a Clock so
+ * tests move time with a simulated clock instead of sleeping. The one Clock of the actors:
+ * the runtime, the leader lease and the job actor all take it.
  */
 export interface Clock {
+  /** milliseconds since the epoch */
   now(): number;
+  /** microseconds since the epoch, when the clock can tell them (job ids use them) */
+  nowMicros?(): number;
   setTimeout(callback: () => void, delayMs: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  // performance.now() has sub-millisecond resolution; anchored at timeOrigin it reads as epoch time.
+  nowMicros: () => Math.floor((performance.timeOrigin + performance.now()) * 1000),
   setTimeout: (callback, delayMs) => {
     const handle = setTimeout(callback, Math.max(0, delayMs));
-    // actor timers must never keep a stopping process alive
+    // actor timers (job timeouts too) must never keep a stopping process alive
     handle.unref?.();
     return handle;
   },
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-interface ManualTimer {
+interface SimulatedTimer {
   id: number;
   dueAt: number;
   callback: () => void;
 }
 
 /**
- * A simulated clock: time only moves when the test calls `advance`/`set`; due timers fire
- * in due order (ties in arming order). Callbacks run synchronously; `advanceAsync` lets
- * the promise chains they start settle between timers.
+ * Simulated time: it only moves when a test says so; due timers fire in due order (ties in
+ * arming order), each with `now()` at its due time. The two clocks below differ only in how
+ * they drive it: `SimulatedClock` synchronously, `ManualClock` letting async work settle.
  */
-export class ManualClock implements Clock {
-  private current: number;
+abstract class SimulatedTime implements Clock {
+  protected current: number;
   private nextId = 1;
-  private readonly timers = new Map<number, ManualTimer>();
+  private readonly timers = new Map<number, SimulatedTimer>();
 
-  constructor(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
+  constructor(start: number) {
     this.current = start;
   }
 
@@ -65,28 +71,56 @@ export class ManualClock implements Clock {
     return due;
   }
 
+  /** Fires the earliest timer due at or before `limit` (time moves to its due time); false when none is. */
+  protected fireNextDue(limit: number): boolean {
+    let next: SimulatedTimer | undefined;
+    for (const timer of this.timers.values()) {
+      if (timer.dueAt > limit) continue;
+      if (!next || timer.dueAt < next.dueAt || (timer.dueAt === next.dueAt && timer.id < next.id)) next = timer;
+    }
+    if (!next) return false;
+    this.timers.delete(next.id);
+    this.current = Math.max(this.current, next.dueAt);
+    next.callback();
+    return true;
+  }
+}
+
+/** A simulated clock driven synchronously: timers fire inside `advance`/`setTime`; time never goes back. */
+export class SimulatedClock extends SimulatedTime {
+  constructor(startAt = Date.UTC(2026, 0, 1)) {
+    super(startAt);
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due, earliest first. */
+  advance(ms: number): void {
+    this.setTime(this.current + ms);
+  }
+
+  setTime(time: number): void {
+    while (this.fireNextDue(time));
+    this.current = Math.max(this.current, time);
+  }
+}
+
+/**
+ * A simulated clock for actors whose timers start async work (appends, mailboxes): `advance`
+ * lets the promise chains settle before each timer and at the end.
+ */
+export class ManualClock extends SimulatedTime {
+  constructor(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
+    super(start);
+  }
+
   /** Moves time forward by `ms`, firing due timers and letting their async work settle. */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;
     for (;;) {
       await settle();
-      const next = this.earliestDue(target);
-      if (!next) break;
-      this.timers.delete(next.id);
-      this.current = Math.max(this.current, next.dueAt);
-      next.callback();
+      if (!this.fireNextDue(target)) break;
     }
     this.current = target;
     await settle();
-  }
-
-  private earliestDue(limit: number): ManualTimer | undefined {
-    let best: ManualTimer | undefined;
-    for (const timer of this.timers.values()) {
-      if (timer.dueAt > limit) continue;
-      if (!best || timer.dueAt < best.dueAt || (timer.dueAt === best.dueAt && timer.id < best.id)) best = timer;
-    }
-    return best;
   }
 }
 
