@@ -19,6 +19,9 @@ import { createJobStepper, FINISHED_STATUSES, jobMachine, type JobStatus } from 
 import { compileTarget } from './target.js';
 import { validateJid, validateJobRequest, validatePrincipal, type JobRequest } from './validate.js';
 
+/** How much later than the job's timeout a minion stops the function itself. */
+export const MINION_DEADLINE_GRACE_MS = 2_000;
+
 export interface JobServiceOptions {
   store: EventStore;
   minions: MinionPort;
@@ -152,7 +155,10 @@ export function createJobService({
             jid: context.jid,
             fun: created.fun,
             args: created.args,
-            timeoutMs: created.timeoutMs,
+            // The job's timeout is decided here, from the recorded timeoutAt: the minion's own
+            // deadline only frees its resources once nobody waits, so it comes a little later
+            // and a slow minion's self-stop can never race the recorded `timeout`.
+            timeoutMs: created.timeoutMs + MINION_DEADLINE_GRACE_MS,
           });
           // It matched a moment ago; if it is gone now it times out unless it comes back.
           if (!sent) logger.warn({ job: jobKey(context.tenant, context.jid), minion }, 'minion not connected at dispatch');
