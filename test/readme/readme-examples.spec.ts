@@ -190,6 +190,8 @@ describe('README examples against a real server', () => {
   for (const block of blocks.filter((b) => b.tag === 'sh' || b.tag === 'js')) {
     if (block.tag === 'sh') it(describeBlock(block), async () => {
       const run = await runShellBlock(block.code, env);
+      // CORRAL_README_VERBOSE=1 shows what each example printed (to compare with the README's text).
+      if (process.env.CORRAL_README_VERBOSE) process.stdout.write(`--- README.md:${block.line} ---\n${run.stdout}${run.stderr}`);
       if (run.timedOut || run.code !== 0) expect.fail(failureReport(run, block.code));
       const mismatch = checkExpectedOutput(run.stdout, block.expected);
       if (mismatch) expect.fail(`${mismatch}\n--- stderr ---\n${run.stderr}`);
