@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORRAL_BIN, REPO_ROOT, makeTempDir, removeTempDirs, startServerProcess, waitFor, type ServerProcess } from '../support/index.js';
 import { RUN_TAGS, SHOW_TAGS, checkExpectedOutput, describeBlock, parseCodeBlocks, type CodeBlock } from './examples.js';
 
-const BLOCK_TIMEOUT_MS = 45_000;
+const BLOCK_TIMEOUT_MS = 60_000;
 const CHROMIUM = process.env.CORRAL_CHROMIUM ?? '/usr/bin/chromium';
 
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
@@ -133,6 +133,16 @@ function pidsOf(dataDir: string): number[] {
   return pids.filter((pid) => Number.isInteger(pid) && pid > 0);
 }
 
+/** process.kill without the throw: true if the process existed. */
+function signal(pid: number, name: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('README', () => {
   it('has the blocks the convention expects', () => {
     const first = blocks[0]!;
@@ -175,13 +185,10 @@ describe('README examples against a real server', () => {
     // (the rolling restart's successor is not our child, so it is found by its data directory).
     if (server) {
       await server.stop();
-      for (const pid of pidsOf(server.dataDir)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
+      // SIGTERM first: a server's graceful stop also stops its local minion and the managed processes.
+      const left = pidsOf(server.dataDir).filter((pid) => signal(pid, 'SIGTERM'));
+      await waitFor(() => left.every((pid) => !signal(pid, 0)), { timeoutMs: 15_000, description: 'leftover servers to stop' }).catch(() => undefined);
+      for (const pid of left) signal(pid, 'SIGKILL');
     }
     removeTempDirs();
   });
