@@ -18,7 +18,7 @@
  * - ```console, ```text and ```yaml blocks are not run (servers left running, output,
  *   reference material); any other tag fails the test, so nothing escapes by its tag.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -154,6 +154,11 @@ describe('README', () => {
     expect(shellBlocks.length).toBeGreaterThanOrEqual(15);
     expect(browserBlocks.length).toBeGreaterThanOrEqual(1);
     for (const block of [...shellBlocks, ...browserBlocks]) expect(block.expected.length, describeBlock(block)).toBeGreaterThan(0);
+  });
+
+  it('finds the tools the examples use (bash, curl, timeout)', () => {
+    const missing = ['bash', 'curl', 'timeout'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+    expect(missing, 'install them (Debian: apt-get install curl coreutils bash; CI: .ci/apt-packages)').toEqual([]);
   });
 
   it('checks expected output for real (a missing or out-of-order line fails)', () => {
