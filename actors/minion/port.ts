@@ -115,6 +115,12 @@ export type MinionReport =
       runId: string;
       pid: number;
       lines: { fd: 'stdout' | 'stderr'; line: string; truncated?: boolean }[];
+      /**
+       * The run's number of the first line (1, 2, 3... per run, across reconnects; line i is
+       * `firstSeq + i`). With it the server stores a resent report's lines once; a minion that
+       * does not send it gets no deduplication.
+       */
+      firstSeq?: number;
     }
   | { kind: 'stats'; tenant: string; samples: { processKey: string; runId: string; pid: number; cpu: number; rss: number }[] }
   | {

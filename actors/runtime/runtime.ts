@@ -170,6 +170,7 @@ export class ActorRuntime {
     this.state$.next('rehydrating');
     const started = performance.now();
     this.engine.cells.clear();
+    this.sink.forgetStoredLines();
     await this.rehydrate();
     this.supervisor.active = true;
     for (const cell of this.engine.cells.values()) this.supervisor.syncTimer(cell);

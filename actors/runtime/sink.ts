@@ -10,6 +10,7 @@ import {
   type EventToAppend,
   type RecordedEvent,
 } from '../../store/index.js';
+import type { LogLine } from '../log/events.js';
 import type { Grains } from '../minion/events.js';
 import type { MinionHello, MinionReport, MinionReportSink, RunningProcess } from '../minion/port.js';
 import type { ProcessCommand, ProcessSnapshotView } from '../process/decide.js';
@@ -18,6 +19,11 @@ import type { Clock } from './clock.js';
 import { settleFollowUps, type ActorCell, type CommandContext, type Logger } from './engine.js';
 import { Mailbox } from './mailbox.js';
 import type { Supervisor } from './supervisor.js';
+
+/** runs whose newest stored line seq is kept in memory */
+const MAX_REMEMBERED_RUNS = 10_000;
+/** how far back a cold start looks for a run's newest line when other runs wrote after it */
+const TAIL_SCAN_EVENTS = 256;
 
 export interface MinionSinkOptions {
   store: EventStore;
@@ -45,6 +51,11 @@ export class MinionSink implements MinionReportSink {
   /** log stream -> the maxCount set on it by this node */
   private readonly logRetention = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /**
+   * runId -> seq of the newest line stored for that run (least recently used first, bounded:
+   * a forgotten run is read back from its stream's tail, like after a cold start).
+   */
+  private readonly storedLineSeq = new Map<string, number>();
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -97,6 +108,14 @@ export class MinionSink implements MinionReportSink {
       await this.serialized(hello.id, () => this.recordConnect(hello));
       await this.reconcile(hello);
     }
+  }
+
+  /**
+   * Forgets the line numbers it remembers: another node may have stored lines while this
+   * one did not lead, so they are read back from the streams again.
+   */
+  forgetStoredLines(): void {
+    this.storedLineSeq.clear();
   }
 
   async drain(): Promise<void> {
@@ -293,7 +312,11 @@ export class MinionSink implements MinionReportSink {
     await Promise.all(work);
   }
 
-  /** One append per report to the process's `log-` stream, in report order per stream. */
+  /**
+   * One append per report to the process's `log-` stream, in report order per stream. Lines
+   * numbered by the minion (`firstSeq`) are stored at most once: a report resent after a
+   * reconnect (its ack was lost) appends only the lines after the newest stored one of its run.
+   */
   private async appendOutput(minionId: string, report: Extract<MinionReport, { kind: 'output' }>): Promise<void> {
     if (report.lines.length === 0) return;
     const parsed = parseProcessKey(report.processKey);
@@ -303,23 +326,69 @@ export class MinionSink implements MinionReportSink {
     const maxLines = watcher.context.spec?.logs.maxLines ?? 10_000;
     let mailbox = this.logMailboxes.get(stream);
     if (!mailbox) this.logMailboxes.set(stream, (mailbox = new Mailbox()));
+    // In the stream's mailbox: reading back the newest stored seq and appending after it
+    // cannot interleave with another report of the same stream.
     await mailbox.enqueue(async () => {
+      let lines = report.lines;
+      let firstSeq = report.firstSeq;
+      if (firstSeq !== undefined) {
+        const stored = await this.storedSeq(stream, report.runId);
+        const skip = Math.max(0, stored - firstSeq + 1);
+        if (skip >= lines.length) return;
+        if (skip > 0) {
+          lines = lines.slice(skip);
+          firstSeq += skip;
+        }
+      }
       const store = this.options.store;
       if (this.logRetention.get(stream) !== maxLines) {
         await store.setStreamMetadata(stream, { maxCount: maxLines });
         this.logRetention.set(stream, maxLines);
       }
       const meta = { principal: `minion:${minionId}`, node: this.options.node };
-      const events: EventToAppend[] = report.lines.map((line) => ({
-        type: 'logs',
-        action: 'line',
-        key: report.processKey,
-        tenant: report.tenant,
-        schema: 2,
-        data: line.truncated ? { pid: report.pid, fd: line.fd, line: line.line, truncated: true } : { pid: report.pid, fd: line.fd, line: line.line },
-        meta,
-      }));
+      const last = lines.length - 1;
+      const events: EventToAppend[] = lines.map((line, i) => {
+        const data: LogLine = { pid: report.pid, fd: line.fd, line: line.line };
+        if (line.truncated) data.truncated = true;
+        if (firstSeq !== undefined) {
+          data.seq = firstSeq + i;
+          if (i === last) data.run = report.runId;
+        }
+        return { type: 'logs', action: 'line', key: report.processKey, tenant: report.tenant, schema: 2, data, meta };
+      });
       await store.append(stream, events, { expectedRevision: 'any' });
+      if (firstSeq !== undefined) this.rememberStoredSeq(report.runId, firstSeq + last);
     });
+  }
+
+  /**
+   * The seq of the newest stored line of a run: remembered, or else read back from the newest
+   * events of its stream (another run of the slot, a reload's surge, may have written after
+   * it). 0 when none is found: its lines are then stored as they come.
+   */
+  private async storedSeq(stream: string, runId: string): Promise<number> {
+    const remembered = this.storedLineSeq.get(runId);
+    if (remembered !== undefined) return remembered;
+    let seq = 0;
+    let before: number | undefined;
+    // the common case (one run writes the slot's stream) costs one event
+    for (const limit of [1, TAIL_SCAN_EVENTS]) {
+      const page = await this.options.store.readStream(stream, { direction: 'backward', limit, ...(before === undefined ? {} : { beforeRevision: before }) });
+      const found = page.find((event) => (event.data as LogLine | null)?.run === runId);
+      if (found) {
+        seq = (found.data as LogLine).seq ?? 0;
+        break;
+      }
+      if (page.length < limit) break;
+      before = page[page.length - 1]!.revision;
+    }
+    this.rememberStoredSeq(runId, seq);
+    return seq;
+  }
+
+  private rememberStoredSeq(runId: string, seq: number): void {
+    this.storedLineSeq.delete(runId);
+    this.storedLineSeq.set(runId, seq);
+    if (this.storedLineSeq.size > MAX_REMEMBERED_RUNS) this.storedLineSeq.delete(this.storedLineSeq.keys().next().value!);
   }
 }

@@ -7,7 +7,10 @@
  * what the report caused is durable) and only cumulatively, in seq order, so an ack for `n`
  * means "1..n are safe". Reports about the same process or job reach the sink in order (one
  * promise chain per processKey/jid); unrelated ones overlap. A sink failure closes the socket
- * with 1011: the minion reconnects and resends what was not acknowledged.
+ * with 1011: the minion reconnects and resends what was not acknowledged. Every close the hub
+ * makes first sends the ack for what completed, and `close()` stops taking reports, waits a
+ * bounded time for those in flight, acknowledges them, then closes: a report the server
+ * recorded is not resent to the next server because its ack was still pending.
  *
  * A minion id connecting again replaces its older connection, which is closed with 4409 and
  * does not produce a `minionDisconnected` for the tenants the new connection still serves.
@@ -80,8 +83,13 @@ export interface MinionHub {
   port: MinionPort;
   attach(app: TemplatedApp, path?: string): void;
   connections(): MinionConnectionInfo[];
-  /** closes every minion socket (1001 by default; 1012 when the server restarts) */
-  close(code?: number, reason?: string): void;
+  /**
+   * Stops taking reports, waits up to `flushMs` (default 1500) for the reports being recorded
+   * and acknowledges them, then closes every minion socket (1001 by default; 1012 when the
+   * server restarts). Reports that arrive meanwhile are left unacknowledged: the minion sends
+   * them to the next server. Connections made after it resolves are served as usual.
+   */
+  close(code?: number, reason?: string, flushMs?: number): Promise<void>;
 }
 
 interface Connection {
@@ -101,6 +109,8 @@ interface Connection {
   registered: Promise<void>;
   lastSeq: number;
   ackedSeq: number;
+  /** the last ack sent: `ackedSeq` above it still has to go out */
+  sentAck: number;
   done: Set<number>;
   chains: Map<string, Promise<void>>;
   ackScheduled: boolean;
@@ -127,15 +137,25 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
   const helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
   const all = new Set<Connection>();
   const byId = new Map<string, Connection>();
+  /** reports handed to the sink and not settled yet (what `close` waits for) */
+  const recording = new Set<Promise<void>>();
+  let closing = false;
 
   const send = (conn: Connection, frame: ServerFrame): void => {
     if (!conn.open || !conn.ws) return;
     const ws = conn.ws;
     ws.cork(() => ws.send(encodeFrame(frame), true));
   };
+  const sendAck = (conn: Connection): void => {
+    if (conn.ackedSeq === conn.sentAck) return;
+    conn.sentAck = conn.ackedSeq;
+    send(conn, { t: 'ack', seq: conn.ackedSeq });
+  };
   const end = (conn: Connection, code: number, reason: string): void => {
     if (!conn.open || !conn.ws) return;
     const ws = conn.ws;
+    // the ack of what completed goes out first: otherwise the minion resends recorded reports
+    sendAck(conn);
     ws.cork(() => ws.end(code, closeReason(reason)));
   };
 
@@ -153,7 +173,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
     // Coalesce: one ack frame for every report that completed in this turn of the loop.
     setImmediate(() => {
       conn.ackScheduled = false;
-      send(conn, { t: 'ack', seq: conn.ackedSeq });
+      sendAck(conn);
     });
   }
 
@@ -223,6 +243,8 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
   function onReport(conn: Connection, seq: number, report: MinionReport): void {
     const hello = conn.hello;
     if (!hello) throw new ProtocolError('report before hello');
+    // closing: not recorded and not acknowledged, so the minion sends it to the next server
+    if (closing) return;
     if (seq !== conn.lastSeq + 1) throw new ProtocolError(`report seq ${seq} after ${conn.lastSeq}: seqs must be contiguous from 1`);
     if (conn.anyTenant) addTenant(conn, report.tenant);
     if (!conn.tenants.includes(report.tenant)) {
@@ -237,7 +259,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
     const previous = conn.chains.get(key) ?? conn.registered;
     const next = previous.then(() => (conn.open ? sink.report(hello.id, report) : Promise.reject(new Error('connection closed'))));
     conn.chains.set(key, next);
-    next.then(
+    const handled = next.then(
       () => {
         if (conn.chains.get(key) === next) conn.chains.delete(key);
         conn.done.add(seq);
@@ -246,11 +268,13 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
         if (conn.ackedSeq !== before) scheduleAck(conn);
       },
       (err) => {
-        if (!conn.open) return;
+        if (!conn.open || closing) return;
         logger.error({ err, minion: hello.id, kind: report.kind }, 'recording a minion report failed');
         end(conn, CLOSE_SINK_FAILED, 'the server could not record a report; reconnect and resend');
       },
     );
+    recording.add(handled);
+    void handled.then(() => recording.delete(handled));
   }
 
   function upgrade(res: HttpResponse, req: HttpRequest, context: SocketContext): void {
@@ -288,6 +312,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
           registered: Promise.resolve(),
           lastSeq: 0,
           ackedSeq: 0,
+          sentAck: 0,
           done: new Set(),
           chains: new Map(),
           ackScheduled: false,
@@ -404,8 +429,22 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
         bufferedBytes: conn.ws?.getBufferedAmount() ?? 0,
       }));
     },
-    close(code = CLOSE_GOING_AWAY, reason = 'server going away'): void {
+    async close(code = CLOSE_GOING_AWAY, reason = 'server going away', flushMs = 1500): Promise<void> {
+      closing = true;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)));
+      while (recording.size > 0) {
+        const waited = await Promise.race([Promise.all([...recording]).then(() => true), deadline.then(() => false)]);
+        if (!waited) {
+          logger.warn({ reports: recording.size, flushMs }, 'closing the minion connections with reports still being recorded (the minions resend them)');
+          break;
+        }
+      }
+      clearTimeout(timer);
       for (const conn of [...all]) end(conn, code, reason);
+      // the hub serves whoever connects next (the server closed its listen socket before, so
+      // in a stopping server nobody does; tests reuse a hub to play a restarted server)
+      closing = false;
     },
   };
 }

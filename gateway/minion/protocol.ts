@@ -14,7 +14,11 @@
  *
  * Reliability: the minion keeps reliable reports (everything but `stats`) until acked and
  * resends unacked ones, renumbered, after a reconnect; the server's handling is idempotent
- * per runId/jid. The token travels in the upgrade request (`Authorization: Bearer`).
+ * per runId/jid. Output lines are numbered per run (`report.firstSeq`, optional, the number
+ * of the report's first line; 1, 2, 3... for the run's life, across reconnects), so a resent
+ * output report stores nothing twice. On a graceful close the server stops taking reports and
+ * acknowledges those it completed before closing. The token travels in the upgrade request
+ * (`Authorization: Bearer`).
  *
  * Versioning: the minion sends the range it speaks, the server picks the highest version
  * both speak, or closes with 4400 and a message naming both ranges.

@@ -149,8 +149,10 @@ export function report(value: unknown, path: string): MinionReport {
         usage,
       };
     }
-    case 'output':
-      return {
+    case 'output': {
+      // optional: minions that predate line numbering send none (their lines are not deduplicated)
+      const firstSeq = optional(r.firstSeq, (s) => int(s, `${path}.firstSeq`, 1));
+      const output: Extract<MinionReport, { kind: 'output' }> = {
         kind,
         ...runRef(r, path),
         pid: int(r.pid, `${path}.pid`, 1),
@@ -163,6 +165,9 @@ export function report(value: unknown, path: string): MinionReport {
           return truncated ? { fd: fd as 'stdout' | 'stderr', line, truncated } : { fd: fd as 'stdout' | 'stderr', line };
         }),
       };
+      if (firstSeq !== undefined) output.firstSeq = firstSeq;
+      return output;
+    }
     case 'stats':
       return {
         kind,

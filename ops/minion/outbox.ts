@@ -95,7 +95,11 @@ export class ReportOutbox {
     this.nextSeq = 1;
     for (const { report, lines } of this.dropped.values()) {
       const marker = `[corral: ${lines} output lines dropped while the server was unreachable]`;
-      this.unsent.splice(this.head, 0, { report: { ...report, lines: [{ fd: 'stderr', line: marker }] }, bytes: 128, seq: 0 });
+      // The marker takes the number of the last dropped line: stored unless that line was
+      // (then nothing was actually lost); the run's later lines keep their numbers.
+      const markerReport: Extract<MinionReport, { kind: 'output' }> = { ...report, lines: [{ fd: 'stderr', line: marker }] };
+      if (report.firstSeq !== undefined) markerReport.firstSeq = report.firstSeq + report.lines.length - 1;
+      this.unsent.splice(this.head, 0, { report: markerReport, bytes: 128, seq: 0 });
       this.totalBytes += 128;
       this.unsentOutputBytes += 128;
     }

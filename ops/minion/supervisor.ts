@@ -55,6 +55,8 @@ interface Run {
   exited: boolean;
   cancelReadiness: () => void;
   batcher: OutputBatcher;
+  /** lines reported so far: the next batch's first line is `linesReported + 1` */
+  linesReported: number;
   pipes: Readable[];
   lastCpu: { totalMs: number; at: number } | null;
   usage: Usage | null;
@@ -188,6 +190,7 @@ export class Supervisor {
       exited: false,
       cancelReadiness: () => {},
       batcher,
+      linesReported: 0,
       pipes: [stdout, stderr],
       lastCpu: null,
       usage: null,
@@ -249,7 +252,9 @@ export class Supervisor {
 
   private emitOutput(run: Run, lines: OutputLine[]): void {
     const { tenant, processKey, runId } = run.command;
-    this.options.report({ kind: 'output', tenant, processKey, runId, pid: run.pid, lines });
+    const firstSeq = run.linesReported + 1;
+    run.linesReported += lines.length;
+    this.options.report({ kind: 'output', tenant, processKey, runId, pid: run.pid, lines, firstSeq });
     if (!run.exited && this.options.outputBlocked?.()) {
       for (const pipe of run.pipes) {
         if (!this.paused.has(pipe)) {

@@ -193,7 +193,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
       const service = jobs;
       jobs = null;
       await service?.stop();
-      hub.close(info.closeCode, info.closeCode === 1012 ? 'server restarting' : 'server going away');
+      await hub.close(info.closeCode, info.closeCode === 1012 ? 'server restarting' : 'server going away');
       metrics.stop();
     },
   };

@@ -84,6 +84,20 @@ describe('ReportOutbox', () => {
     expect(reports.at(-1)).toEqual(output(99, 100));
   });
 
+  it('the marker of dropped numbered lines takes the number of the last dropped line; the kept lines keep theirs', () => {
+    const outbox = new ReportOutbox({ maxOfflineOutputBytes: 2000 });
+    const numbered = (n: number): Extract<MinionReport, { kind: 'output' }> => ({ ...(output(n, 100) as Extract<MinionReport, { kind: 'output' }>), firstSeq: n + 1 });
+    for (let i = 0; i < 100; i++) outbox.push(numbered(i));
+    const conn = connection();
+    outbox.attach(conn.send);
+    const reports = conn.frames.map((f) => f.report as Extract<MinionReport, { kind: 'output' }>);
+    const [marker, firstKept] = reports;
+    expect(marker!.lines[0]!.line).toMatch(/output lines dropped/);
+    expect(marker!.firstSeq).toBe(firstKept!.firstSeq! - 1);
+    expect(reports.slice(1).map((r) => r.firstSeq)).toEqual(reports.slice(1).map((_, i) => firstKept!.firstSeq! + i));
+    expect(reports.at(-1)!.firstSeq).toBe(100);
+  });
+
   it('reports blocked above the high-water mark while connected, and drained below the low-water mark', () => {
     let drained = 0;
     const outbox = new ReportOutbox({ highWaterBytes: 1000, lowWaterBytes: 300, onDrained: () => drained++ });

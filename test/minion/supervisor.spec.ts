@@ -37,6 +37,13 @@ describe('Supervisor: spawn, output, exit', () => {
         { fd: 'stdout', line: 'no newline at end' },
       ]),
     );
+    // lines are numbered per run: each report's firstSeq continues where the previous ended
+    let next = 1;
+    for (const report of log.of('output', command.runId)) {
+      expect(report.firstSeq).toBe(next);
+      next += report.lines.length;
+    }
+    expect(next).toBe(log.lines(command.runId).length + 1);
     // exited comes after every output report of the run
     const kinds = log.reports.filter((r) => 'runId' in r && r.runId === command.runId).map((r) => r.kind);
     expect(kinds.at(-1)).toBe('exited');
