@@ -59,6 +59,9 @@ export class Gateway {
   private readonly openSockets = new Set<WebSocket<unknown>>();
   private listenSocket: ListenSocket | null = null;
   private boundPort = 0;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private drainEnded: Promise<void> | null = null;
+  private endDrain: (() => void) | null = null;
 
   constructor(options: GatewayOptions) {
     this.app = createApp();
@@ -153,14 +156,51 @@ export class Gateway {
   }
 
   /**
-   * Stops accepting connections. Requests that still arrive on kept-alive connections
-   * are answered 503 with `Connection: close`, which ends those connections too.
+   * Stops accepting connections. Requests that still arrive on kept-alive connections are
+   * answered 503 with `Connection: close`, which ends those connections too.
+   *
+   * With `drainMs` (a rolling restart: the successor listens on the shared port) they are
+   * served normally instead, each with `Connection: close`, so a kept-alive client's next
+   * request goes to the successor and never fails. Every connection in use is thereby handed
+   * over by its next request: the drain ends once no request arrived for `quietMs`
+   * (default 500), at the latest after `drainMs`. `drained()` resolves then; `stopServing()`
+   * ends it at once.
    */
-  stopListening(): void {
-    this.router.closing = true;
+  stopListening(options: { drainMs?: number; quietMs?: number } = {}): void {
+    const drainMs = options.drainMs ?? 0;
+    if (drainMs > 0 && !this.router.closing && !this.router.draining) this.drain(drainMs, Math.min(options.quietMs ?? 500, drainMs));
+    else if (!this.router.draining) this.stopServing();
     if (!this.listenSocket) return;
     closeListenSocket(this.listenSocket);
     this.listenSocket = null;
+  }
+
+  /** Resolves when a drain ended (at once when there is none). */
+  drained(): Promise<void> {
+    return this.drainEnded ?? Promise.resolve();
+  }
+
+  /** From now on requests are answered 503 with `Connection: close` (ends a drain). */
+  stopServing(): void {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainTimer = null;
+    this.router.draining = false;
+    this.router.closing = true;
+    this.endDrain?.();
+  }
+
+  private drain(drainMs: number, quietMs: number): void {
+    const started = performance.now();
+    this.router.draining = true;
+    this.drainEnded = new Promise((resolve) => (this.endDrain = resolve));
+    const check = (): void => {
+      const now = performance.now();
+      const quietFor = now - Math.max(started, this.router.lastRequestAt);
+      if (quietFor >= quietMs || now - started >= drainMs) return this.stopServing();
+      this.drainTimer = setTimeout(check, Math.max(1, Math.min(quietMs - quietFor, drainMs - (now - started))));
+      this.drainTimer.unref();
+    };
+    check();
   }
 
   /** Closes every websocket with `code` (1001 going away; 1012 restarting: reconnect and resume). */

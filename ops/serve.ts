@@ -23,6 +23,8 @@ import { claimPort, currentServeCommand, notifyServiceManager, openNodeAdmin, ty
 export const MODEL_API = { min: 1, max: 2 } as const;
 export const SERVER_FILE = 'server.json';
 const ADMIN_TOKEN_TTL_MS = 365 * 86_400_000;
+/** how long a restarting node serves kept-alive connections (with `Connection: close`) at most */
+const STOP_DRAIN_MS = 2000;
 
 export interface NodeOptions {
   config: CorralConfig;
@@ -133,7 +135,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
   const started: { name: string; module: StartedModule }[] = [];
   const stopModules = async (info: StopInfo): Promise<void> => {
-    for (const { name, module } of started.reverse()) {
+    const first = started[0]?.module;
+    for (const { name, module } of [...started].reverse()) {
+      // The first module started (the projections) answers the reads: it stops only after a
+      // drain ended (every kept-alive connection in use was handed over by its next request).
+      if (module === first) {
+        await gateway.drained();
+        gateway.stopServing();
+      }
       try {
         await module.stop?.(info);
       } catch (error) {
@@ -215,7 +224,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         const full: StopInfo = { closeCode: info.closeCode ?? 1001, keepMinion: info.keepMinion ?? false };
         log.info({ closeCode: full.closeCode }, 'stopping');
         state = 'stopped';
-        gateway.stopListening();
+        // Restarting: the successor already listens on the shared port, so closing the listen
+        // socket sends every new connection there; requests on kept-alive connections are still
+        // served (with `Connection: close`) while this node stops, and their next one reaches it.
+        gateway.stopListening({ drainMs: full.closeCode === 1012 ? STOP_DRAIN_MS : 0 });
         gateway.closeWebSockets(full.closeCode, full.closeCode === 1012 ? 'server restarting' : 'server going away');
         await stopModules(full);
         try {

@@ -15,7 +15,14 @@ export class ResponseHandle {
   private readonly abortListeners: (() => void)[] = [];
   private readonly abortController = new AbortController();
 
-  constructor(res: HttpResponse) {
+  /**
+   * @param closeAfter asked as a response ends: true closes the connection after it
+   *   (`Connection: close`), e.g. while the server drains before a restart
+   */
+  constructor(
+    res: HttpResponse,
+    private readonly closeAfter: () => boolean = () => false,
+  ) {
     this.res = res;
     res.onAborted(() => {
       this.aborted = true;
@@ -45,7 +52,7 @@ export class ResponseHandle {
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status));
       for (const [key, value] of Object.entries(headers)) this.res.writeHeader(key, value);
-      this.res.end(body, closeConnection);
+      this.res.end(body, closeConnection || this.closeAfter());
     });
     this.headersSent = true;
     this.finished = true;
@@ -79,7 +86,7 @@ export class ResponseHandle {
   end(chunk?: string | Uint8Array): void {
     if (!this.open) return;
     this.res.cork(() => {
-      this.res.end(chunk ?? '');
+      this.res.end(chunk ?? '', this.closeAfter());
     });
     this.finished = true;
   }

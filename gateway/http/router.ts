@@ -94,7 +94,15 @@ export class Router {
   private readonly authenticator: RequestAuthenticator;
   private readonly log: Logger;
   private readonly observers: ((observation: RouteObservation) => void)[] = [];
-  /** set when the node stops: requests still arriving on kept-alive connections get 503 and a close */
+  /**
+   * Set while a restarting node drains (its successor already listens on the shared port):
+   * requests are still served, each answered with `Connection: close`, so a kept-alive
+   * client's next request opens a connection to the successor instead of failing.
+   */
+  draining = false;
+  /** `performance.now()` when the last request arrived (a drain ends once they stop coming) */
+  lastRequestAt = 0;
+  /** set when the node stops serving: requests still arriving on kept-alive connections get 503 and a close */
   closing = false;
 
   constructor(options: { authenticator: RequestAuthenticator; logger: Logger }) {
@@ -168,8 +176,10 @@ export class Router {
 
   private dispatch(res: HttpResponse, req: HttpRequest): void {
     const started = performance.now();
+    this.lastRequestAt = started;
     const request = copyRequest(res, req);
-    const handle = new ResponseHandle(res);
+    // checked when the response goes out: a request that began before the drain ends with it too
+    const handle = new ResponseHandle(res, () => this.draining || this.closing);
     if (this.closing) {
       handle.sendJson(503, { error: { code: 'unavailable', message: 'the server is shutting down' } }, {}, true);
       this.notify(request.method, 'unmatched', 503, started);

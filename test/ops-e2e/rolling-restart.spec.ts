@@ -28,17 +28,15 @@ function summary(name: string, run: RestartUnderLoad): string {
 const runs: Record<string, RestartUnderLoad> = {};
 
 /**
- * Requests on fresh connections: zero failures. A kept-alive connection to the old server
- * still gets one `503 shutting down` + `Connection: close` for a request that arrives after
- * the hand-over began (the gateway's router answers so once the node stops; serving those
- * last requests normally with `Connection: close` needs a drain mode in gateway/http): the
- * client's next request reaches the successor. Counted and bounded here: at most one per
- * kept-alive connection (the probe has one), never a connection error or a timeout.
+ * Zero failed requests, on fresh connections and on kept-alive ones. The old node closes its
+ * listen socket first (new connections reach the successor on the shared port) and drains:
+ * a request on a kept-alive connection is still served, with `Connection: close`, so the
+ * client's next request reaches the successor. A 503, a connection error or a timeout fails.
  */
 function expectHttpAnswered(run: RestartUnderLoad): void {
   expect(run.probes.fresh.failed, run.probes.fresh.failures.join('\n')).toBe(0);
-  expect(run.probes.keepAlive.failed, run.probes.keepAlive.failures.join('\n')).toBeLessThanOrEqual(1);
-  for (const failure of run.probes.keepAlive.failures) expect(failure).toContain('503 {"error":{"code":"unavailable","message":"the server is shutting down"}}');
+  expect(run.probes.keepAlive.failed, run.probes.keepAlive.failures.join('\n')).toBe(0);
+  expect(run.probes.keepAlive.ok, 'kept-alive requests answered').toBeGreaterThan(0);
 }
 
 describe('rolling restart under load (DESIGN.md §12)', () => {
@@ -78,9 +76,9 @@ describe('rolling restart under load (DESIGN.md §12)', () => {
     expect(serverPid(server.dataDir)).toBe(run.restart.successor.pid);
   }, 300_000);
 
-  // The managed processes' output goes minion -> /minion hub -> store. A report appended by
-  // the old server whose acknowledgement had not reached the minion when the old server
-  // closed the minion's socket is sent again to the successor and stored twice.
+  // The managed processes' output goes minion -> /minion hub -> store. The old server
+  // acknowledges what it stored before it closes the minion's socket, and a report resent
+  // anyway (an ack lost on the way) is stored once: the minion numbers each run's lines.
   it('no managed process output line is lost or stored twice across the hand-overs', () => {
     expect(Object.keys(runs), 'the runs above').toEqual(['restart', 'upgrade']);
     for (const [name, run] of Object.entries(runs)) {
