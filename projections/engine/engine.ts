@@ -1,5 +1,5 @@
-import { Subject, type Observable, type Subscription } from 'rxjs';
-import { InvalidArgumentError, UnavailableError, type EventStore, type RecordedEvent, type StoreNotice } from '../../store/index.js';
+import type { Observable } from 'rxjs';
+import { InvalidArgumentError, type EventStore } from '../../store/index.js';
 import type { ModelApiRange } from '../../actors/component/events.js';
 import type { Change } from '../change.js';
 import { MODEL_API, assertModel, downcastView } from '../model/versions.js';
@@ -7,18 +7,16 @@ import { DEFAULT_COMPONENT_TTL_MS, systemModelApi } from '../model/registry.js';
 import {
   VIEW_NAMES,
   cloneViewState,
-  countViewObjects,
   createEmptyViewState,
   type FoldedViewName,
   type ProcessView,
   type ViewName,
   type ViewState,
 } from '../views/types.js';
-import { foldBatch } from './changes.js';
 import { changesAfter, foldStoreRange, type ChangesAfterOptions } from './history.js';
-import { noopLogger, type ProjectionLogger } from './logger.js';
-import { SnapshotDirectory, encodeSnapshot } from './snapshot-files.js';
+import type { ProjectionLogger } from './logger.js';
 import { EphemeralState, type EphemeralChange } from './ephemeral.js';
+import { LiveViewFolding, type MemorySnapshot } from './live-folding.js';
 import { connectionTenants, tenantOf, visibility } from './visibility.js';
 
 export type { EphemeralChange } from './ephemeral.js';
@@ -67,54 +65,20 @@ export interface ViewQuery {
   model?: number;
 }
 
-
-interface MemorySnapshot {
-  position: number;
-  state: ViewState;
-}
-
-const LOGS_EXCLUDED: readonly string[] = ['logs'];
-const RESUBSCRIBE_DELAY_MS = 1_000;
-const PROGRESS_EVERY_MS = 5_000;
-
 /**
  * The projection engine: folds the store into the views of DESIGN.md §4, emits one batch
  * of changes per store batch, serves views now and at any past position, and persists
  * snapshots so a restart folds only the tail.
  *
- * Hot path: one callback per store batch, a plain loop over its events, copy-on-write of
- * the one view object each event changes, and no change objects at all when nobody listens.
+ * The folding, the store subscription and the snapshot schedule live in `LiveViewFolding`
+ * (live-folding.ts); this class is the query side: views now and at a past position or time
+ * (time travel), history-then-live change streams, and the gateway's ephemeral changes.
  */
-export class ProjectionEngine {
+export class ProjectionEngine extends LiveViewFolding {
   readonly viewNames: readonly ViewName[] = VIEW_NAMES;
-  readonly ownModel: number;
-  readonly store: EventStore;
   readonly pageSize: number;
   private readonly served: ModelApiRange;
-  private readonly logger: ProjectionLogger;
-  private readonly options: ProjectionEngineOptions;
-  private readonly snapshots: SnapshotDirectory | null;
-  private readonly changes = new Subject<readonly Change[]>();
-  private state: ViewState = createEmptyViewState();
   private readonly ephemeral = new EphemeralState();
-  private readonly ring: MemorySnapshot[] = [];
-  private folded = 0;
-  private positionValue = 0;
-  private headValue = 0;
-  private caughtUp = false;
-  private started = false;
-  private stopped = false;
-  private generation = 0;
-  private subscription: Subscription | null = null;
-  private timers: NodeJS.Timeout[] = [];
-  private sinceMemorySnapshot = 0;
-  private sinceDiskSnapshot = 0;
-  private diskSnapshotPosition = 0;
-  private diskWrite: Promise<void> | null = null;
-  private catchUpStartedAt = 0;
-  private lastProgressAt = 0;
-  private resolveStart: (() => void) | null = null;
-  private rejectStart: ((error: Error) => void) | null = null;
 
   /** Live change batches, one per store batch (plus ephemeral ones from the gateway). */
   readonly changes$: Observable<readonly Change[]> = this.changes.asObservable();
@@ -129,74 +93,12 @@ export class ProjectionEngine {
         `modelApi ${modelApi.min}..${modelApi.max} does not overlap the model API this code supports (${MODEL_API.min}..${MODEL_API.max})`,
       );
     }
-    this.options = options;
-    this.store = options.store;
-    this.logger = options.logger ?? noopLogger;
-    this.ownModel = Math.min(modelApi.max, MODEL_API.max);
-    this.served = { min: Math.max(modelApi.min, MODEL_API.min), max: this.ownModel };
+    const ownModel = Math.min(modelApi.max, MODEL_API.max);
+    super(options, ownModel);
+    this.served = { min: Math.max(modelApi.min, MODEL_API.min), max: ownModel };
     this.pageSize = options.pageSize ?? 5_000;
-    this.snapshots = options.snapshotDir ? new SnapshotDirectory(options.snapshotDir, options.keepSnapshots ?? 3, this.logger) : null;
   }
 
-  /** Loads the newest usable snapshot and folds the rest; resolves once caught up with the store. */
-  async start(): Promise<void> {
-    if (this.started) throw new InvalidArgumentError('the projection engine was already started');
-    this.started = true;
-    const head = await this.store.headPosition();
-    this.headValue = head;
-    if (this.snapshots) {
-      await this.snapshots.warnAboutSnapshotsBeyond(head);
-      const loaded = await this.snapshots.loadLatest(head);
-      if (loaded) {
-        this.state = loaded.state;
-        this.positionValue = loaded.position;
-        this.diskSnapshotPosition = loaded.position;
-        this.logger.info({ position: loaded.position, head, objects: countViewObjects(loaded.state) }, 'projections: loaded snapshot');
-      }
-    }
-    if (this.stopped) throw new UnavailableError('the projection engine was stopped before it caught up with the store');
-    this.ring.push({ position: this.positionValue, state: cloneViewState(this.state) });
-    this.catchUpStartedAt = Date.now();
-    this.lastProgressAt = this.catchUpStartedAt;
-    const caughtUp = new Promise<void>((resolve, reject) => {
-      this.resolveStart = resolve;
-      this.rejectStart = reject;
-    });
-    this.subscribe();
-    this.every(1_000, () => this.refreshHead());
-    if (this.snapshots) this.every(this.options.snapshotEveryMs ?? 60_000, () => this.snapshotIfChanged());
-    return caughtUp;
-  }
-
-  /** Stops folding, persists a final snapshot, completes `changes$`. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.generation++;
-    this.subscription?.unsubscribe();
-    this.subscription = null;
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
-    this.rejectStart?.(new UnavailableError('the projection engine was stopped before it caught up with the store'));
-    this.resolveStart = this.rejectStart = null;
-    await this.diskWrite?.catch(() => undefined);
-    if (this.snapshots && this.positionValue > this.diskSnapshotPosition) await this.writeSnapshot().catch(() => undefined);
-    this.changes.complete();
-  }
-
-  status(): { position: number; head: number; lag: number; caughtUp: boolean } {
-    const head = Math.max(this.headValue, this.positionValue);
-    return { position: this.positionValue, head, lag: head - this.positionValue, caughtUp: this.caughtUp };
-  }
-
-  get position(): number {
-    return this.positionValue;
-  }
-
-  /** Events folded into the views by this engine since it started (metrics). */
-  get foldedEvents(): number {
-    return this.folded;
-  }
 
   /** The system model API as the components view says now (null: no live server). */
   systemModelApi(now: number = Date.now(), ttlMs: number = DEFAULT_COMPONENT_TTL_MS): number | null {
@@ -343,137 +245,6 @@ export class ProjectionEngine {
     return name as ViewName;
   }
 
-  /** Catch-up without logs (skipped cheaply by the store), then live with everything. */
-  private subscribe(): void {
-    const generation = ++this.generation;
-    const live = this.caughtUp;
-    const notices = this.store.subscribeToAll(live ? { after: this.positionValue } : { after: this.positionValue, excludeTypes: LOGS_EXCLUDED });
-    const subscription = notices.subscribe({
-      next: (notice: StoreNotice) => {
-        if (generation !== this.generation) return;
-        if (notice.kind === 'events') this.onEvents(notice.events);
-        else if (!live) {
-          this.onCaughtUp(notice.position);
-        } else this.headValue = Math.max(this.headValue, notice.position);
-      },
-      error: (error: unknown) => {
-        if (generation !== this.generation || this.stopped) return;
-        this.logger.error({ err: error, position: this.positionValue }, 'projections: store subscription failed; resubscribing');
-        const timer = setTimeout(() => {
-          if (!this.stopped && generation === this.generation) this.subscribe();
-        }, RESUBSCRIBE_DELAY_MS);
-        timer.unref();
-      },
-    });
-    if (generation === this.generation) this.subscription = subscription;
-    else subscription.unsubscribe();
-  }
-
-  private onCaughtUp(position: number): void {
-    const previous = this.subscription;
-    // Logs between the last folded event and the head are history nobody is waiting for.
-    this.positionValue = Math.max(this.positionValue, position);
-    this.headValue = Math.max(this.headValue, position);
-    this.caughtUp = true;
-    this.logger.info(
-      { position: this.positionValue, folded: this.folded, ms: Date.now() - this.catchUpStartedAt },
-      'projections: caught up with the store',
-    );
-    this.subscribe();
-    previous?.unsubscribe();
-    this.resolveStart?.();
-    this.resolveStart = this.rejectStart = null;
-  }
-
-  private onEvents(events: readonly RecordedEvent[]): void {
-    if (events.length === 0) return;
-    let batch = events;
-    if (batch[0]!.position <= this.positionValue) batch = batch.filter((event) => event.position > this.positionValue);
-    if (batch.length === 0) return;
-    const changes: Change[] | null = this.changes.observed ? [] : null;
-    foldBatch(this.state, batch, this.ownModel, changes, (event, error) => this.reportFoldError(event, error));
-    const last = batch[batch.length - 1]!.position;
-    this.positionValue = last;
-    if (last > this.headValue) this.headValue = last;
-    this.folded += batch.length;
-    this.sinceMemorySnapshot += batch.length;
-    this.sinceDiskSnapshot += batch.length;
-    this.maybeSnapshot();
-    if (!this.caughtUp) this.reportProgress();
-    if (changes && changes.length > 0) this.changes.next(changes);
-  }
-
-  /**
-   * Snapshot spacing grows with the size of the views, so the O(objects) copy stays a
-   * bounded fraction of the folding work however many objects there are.
-   */
-  private maybeSnapshot(): void {
-    const objects = countViewObjects(this.state);
-    if (this.sinceMemorySnapshot >= Math.max(this.options.memorySnapshotEveryEvents ?? 10_000, 4 * objects)) {
-      this.sinceMemorySnapshot = 0;
-      this.ring.push({ position: this.positionValue, state: cloneViewState(this.state) });
-      if (this.ring.length > (this.options.memorySnapshots ?? 8)) this.ring.shift();
-    }
-    if (this.snapshots && !this.diskWrite && this.sinceDiskSnapshot >= Math.max(this.options.snapshotEveryEvents ?? 100_000, 4 * objects)) {
-      this.startSnapshotWrite();
-    }
-  }
-
-  private snapshotIfChanged(): void {
-    if (this.snapshots && !this.diskWrite && this.positionValue > this.diskSnapshotPosition) this.startSnapshotWrite();
-  }
-
-  private startSnapshotWrite(): void {
-    this.diskWrite = this.writeSnapshot()
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'projections: writing a snapshot failed; will retry'))
-      .finally(() => {
-        this.diskWrite = null;
-      });
-  }
-
-  /** Encodes synchronously (the views at this exact position), writes asynchronously. */
-  private async writeSnapshot(): Promise<void> {
-    if (!this.snapshots) return;
-    const position = this.positionValue;
-    const bytes = encodeSnapshot(this.state, position, Date.now());
-    this.sinceDiskSnapshot = 0;
-    const file = await this.snapshots.write(bytes, position);
-    this.diskSnapshotPosition = Math.max(this.diskSnapshotPosition, position);
-    this.logger.debug({ file, position, bytes: bytes.length }, 'projections: snapshot written');
-  }
-
-  private reportProgress(): void {
-    const now = Date.now();
-    if (now - this.lastProgressAt < PROGRESS_EVERY_MS) return;
-    this.lastProgressAt = now;
-    const seconds = (now - this.catchUpStartedAt) / 1000;
-    this.logger.info(
-      { position: this.positionValue, head: this.headValue, folded: this.folded, eventsPerSecond: Math.round(this.folded / seconds) },
-      'projections: catching up',
-    );
-  }
-
-  private refreshHead(): void {
-    this.store.headPosition().then(
-      (head) => {
-        if (head > this.headValue) this.headValue = head;
-      },
-      () => undefined,
-    );
-  }
-
-  private reportFoldError(event: RecordedEvent, error: unknown): void {
-    this.logger.warn(
-      { err: error, position: event.position, type: event.type, action: event.action, key: event.key },
-      'projections: event could not be folded; skipped',
-    );
-  }
-
-  private every(ms: number, run: () => void): void {
-    const timer = setInterval(run, ms);
-    timer.unref();
-    this.timers.push(timer);
-  }
 
   /** Folded view maps, read-only by contract (tests and benchmarks compare them). */
   get views(): Readonly<Pick<ViewState, FoldedViewName>> & { leader: string | null } {
