@@ -16,7 +16,8 @@
  * does not produce a `minionDisconnected` for the tenants the new connection still serves.
  */
 import type { ConnectedMinion, MinionCommand, MinionPort, MinionReport, MinionReportSink } from '../../actors/index.js';
-import type { HttpRequest, HttpResponse, SocketContext, TemplatedApp, WebSocket } from '../uws.js';
+import type { TemplatedApp } from '../uws.js';
+import { authenticatingUpgrade, end, flushCommands, scheduleAck, send, type Connection, type MinionIdentity } from './minion-connection.js';
 import {
   CLOSE_FORBIDDEN,
   CLOSE_GOING_AWAY,
@@ -32,15 +33,10 @@ import {
   ProtocolError,
   type HelloFrame,
   type ProtocolRange,
-  type ServerFrame,
 } from './protocol.js';
 
-export interface MinionIdentity {
-  /** who the token names (for logs and the connections view) */
-  subject: string;
-  /** tenants the token lets a minion serve; `*` means any */
-  tenants: string[];
-}
+export type { MinionIdentity } from './minion-connection.js';
+
 export interface HubLogger {
   info(object: object, message?: string): void;
   warn(object: object, message?: string): void;
@@ -92,38 +88,7 @@ export interface MinionHub {
   close(code?: number, reason?: string, flushMs?: number): Promise<void>;
 }
 
-interface Connection {
-  subject: string;
-  grantedTenants: string[];
-  remoteAddress: string;
-  connectedAt: number;
-  ws: WebSocket<Connection> | null;
-  hello: HelloFrame | null;
-  tenants: string[];
-  /** serves every tenant (token `*`, no tenants requested) */
-  anyTenant: boolean;
-  protocol: number | null;
-  open: boolean;
-  replaced: boolean;
-  /** resolves once the sink knows the minion: reports wait for it */
-  registered: Promise<void>;
-  lastSeq: number;
-  ackedSeq: number;
-  /** the last ack sent: `ackedSeq` above it still has to go out */
-  sentAck: number;
-  done: Set<number>;
-  chains: Map<string, Promise<void>>;
-  ackScheduled: boolean;
-  pendingCommands: Buffer[];
-  helloTimer: NodeJS.Timeout | null;
-}
-
 const noLogger: HubLogger = { info() {}, warn() {}, error() {} };
-/** websocket close reasons are limited to 123 bytes */
-const closeReason = (text: string): string => {
-  const bytes = Buffer.from(text);
-  return bytes.length <= 123 ? text : bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...';
-};
 const orderingKey = (report: MinionReport): string =>
   report.kind === 'jobReturn' ? `job:${report.tenant}:${report.jid}` : report.kind === 'stats' ? 'stats' : `proc:${report.tenant}:${report.processKey}`;
 
@@ -141,41 +106,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
   const recording = new Set<Promise<void>>();
   let closing = false;
 
-  const send = (conn: Connection, frame: ServerFrame): void => {
-    if (!conn.open || !conn.ws) return;
-    const ws = conn.ws;
-    ws.cork(() => ws.send(encodeFrame(frame), true));
-  };
-  const sendAck = (conn: Connection): void => {
-    if (conn.ackedSeq === conn.sentAck) return;
-    conn.sentAck = conn.ackedSeq;
-    send(conn, { t: 'ack', seq: conn.ackedSeq });
-  };
-  const end = (conn: Connection, code: number, reason: string): void => {
-    if (!conn.open || !conn.ws) return;
-    const ws = conn.ws;
-    // the ack of what completed goes out first: otherwise the minion resends recorded reports
-    sendAck(conn);
-    ws.cork(() => ws.end(code, closeReason(reason)));
-  };
-
-  function flushCommands(conn: Connection): void {
-    while (conn.open && conn.ws && conn.pendingCommands.length > 0 && conn.ws.getBufferedAmount() < maxBuffered) {
-      const bytes = conn.pendingCommands.shift()!;
-      const ws = conn.ws;
-      ws.cork(() => ws.send(bytes, true));
-    }
-  }
-
-  function scheduleAck(conn: Connection): void {
-    if (conn.ackScheduled) return;
-    conn.ackScheduled = true;
-    // Coalesce: one ack frame for every report that completed in this turn of the loop.
-    setImmediate(() => {
-      conn.ackScheduled = false;
-      sendAck(conn);
-    });
-  }
+  const upgrade = authenticatingUpgrade(verifyToken);
 
   function onHello(conn: Connection, hello: HelloFrame): void {
     if (conn.hello) throw new ProtocolError('hello sent twice');
@@ -277,57 +208,6 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
     void handled.then(() => recording.delete(handled));
   }
 
-  function upgrade(res: HttpResponse, req: HttpRequest, context: SocketContext): void {
-    const secKey = req.getHeader('sec-websocket-key');
-    const secProtocol = req.getHeader('sec-websocket-protocol');
-    const secExtensions = req.getHeader('sec-websocket-extensions');
-    const authorization = req.getHeader('authorization');
-    const token = /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim() || req.getQuery('token') || '';
-    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    const refuse = (status: string, code: string, message: string): void => {
-      if (aborted) return;
-      res.cork(() => {
-        res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code, message } }));
-      });
-    };
-    if (!token) return refuse('401 Unauthorized', 'unauthenticated', 'a minion needs a token: Authorization: Bearer <token>');
-    verifyToken(token).then(
-      (identity) => {
-        if (aborted) return;
-        if (identity.tenants.length === 0) return refuse('403 Forbidden', 'forbidden', 'the token grants no tenant to serve');
-        const conn: Connection = {
-          subject: identity.subject,
-          grantedTenants: identity.tenants,
-          remoteAddress,
-          connectedAt: Date.now(),
-          ws: null,
-          hello: null,
-          tenants: [],
-          anyTenant: false,
-          protocol: null,
-          open: false,
-          replaced: false,
-          registered: Promise.resolve(),
-          lastSeq: 0,
-          ackedSeq: 0,
-          sentAck: 0,
-          done: new Set(),
-          chains: new Map(),
-          ackScheduled: false,
-          pendingCommands: [],
-          helloTimer: null,
-        };
-        res.cork(() => res.upgrade(conn, secKey, secProtocol, secExtensions, context));
-      },
-      (err: unknown) =>
-        (err as { code?: unknown })?.code === 'forbidden'
-          ? refuse('403 Forbidden', 'forbidden', (err as Error).message)
-          : refuse('401 Unauthorized', 'unauthenticated', `invalid token: ${(err as Error)?.message ?? String(err)}`),
-    );
-  }
-
   const port: MinionPort = {
     send(minionId: string, command: MinionCommand): boolean {
       const conn = byId.get(minionId);
@@ -394,7 +274,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
           }
         },
         drain(ws) {
-          flushCommands(ws.getUserData());
+          flushCommands(ws.getUserData(), maxBuffered);
         },
         close(ws, code, message) {
           const conn = ws.getUserData();
