@@ -4,7 +4,7 @@ import type { MinionReport, MinionReportSink } from '../../actors/index.js';
 import { createMinionHub, type MinionHub } from '../../gateway/minion/index.js';
 import { closeListenSocket, createApp, listenSocketPort, type ListenSocket } from '../../gateway/uws.js';
 import { MinionAgent } from '../../ops/minion/index.js';
-import { nodeSpawn, waitFor } from './helpers.js';
+import { lineWriterScript, nodeSpawn, waitFor } from './helpers.js';
 
 /** Counts lines per run and checks their numbering, like a log stream store would see them. */
 class CountingSink implements MinionReportSink {
@@ -26,18 +26,6 @@ class CountingSink implements MinionReportSink {
   }
 }
 
-const writer = (rate: number, seconds: number) => `
-  const total = ${rate * seconds}, perTick = ${rate / 100};
-  let n = 0; const start = Date.now();
-  function tick() {
-    const due = Math.min(total, Math.floor((Date.now() - start) / 10) * perTick + perTick);
-    let chunk = '';
-    while (n < due) chunk += 'line ' + (n++) + ' of the output stream\\n';
-    const ok = chunk ? process.stdout.write(chunk) : true;
-    if (n >= total) return;
-    if (ok) setTimeout(tick, 10); else process.stdout.once('drain', tick);
-  }
-  tick();`;
 
 let sink: CountingSink;
 let hub: MinionHub;
@@ -62,7 +50,7 @@ afterAll(async () => {
 
 describe('output through minion -> websocket -> hub -> sink', () => {
   it('50,000 lines/s for 3 s: every line arrives, in order; the loop stays responsive', async () => {
-    const command = nodeSpawn(writer(50_000, 3));
+    const command = nodeSpawn(lineWriterScript(50_000, 3));
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
     const started = Date.now();
@@ -79,7 +67,7 @@ describe('output through minion -> websocket -> hub -> sink', () => {
 
   it('a slow sink slows the writer down (backpressure) but loses nothing', async () => {
     sink.reportDelayMs = 20; // ~50 reports/s per ordering key at most
-    const command = nodeSpawn(writer(50_000, 1));
+    const command = nodeSpawn(lineWriterScript(50_000, 1));
     hub.port.send('loud', command);
     await waitFor(() => sink.exited.has(command.runId), 'exited', 60_000);
     expect(sink.lines.get(command.runId)).toEqual({ count: 50_000, inOrder: true });

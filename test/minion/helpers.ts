@@ -1,6 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { MinionReport, SpawnCommand } from '../../actors/index.js';
+import { freePort, pidAlive } from '../support/index.js';
+
+export { freePort, pidAlive };
+
+/** A `node -e` script writing `rate` numbered lines per second for `seconds`, honouring pipe backpressure. */
+export const lineWriterScript = (rate: number, seconds: number): string => `
+  const total = ${rate * seconds}, perTick = ${rate / 100};
+  let n = 0; const start = Date.now();
+  function tick() {
+    const due = Math.min(total, Math.floor((Date.now() - start) / 10) * perTick + perTick);
+    let chunk = '';
+    while (n < due) chunk += 'line ' + (n++) + ' of the output stream\\n';
+    const ok = chunk ? process.stdout.write(chunk) : true;
+    if (n >= total) return;
+    if (ok) setTimeout(tick, 10); else process.stdout.once('drain', tick);
+  }
+  tick();`;
 
 /** Polls `condition` until it holds or `timeoutMs` passes (then throws with `what`). */
 export async function waitFor<T>(condition: () => T | undefined | false | null, what: string, timeoutMs = 30_000): Promise<T> {
@@ -11,27 +26,6 @@ export async function waitFor<T>(condition: () => T | undefined | false | null, 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-export const pidAlive = (pid: number): boolean => {
-  if (!existsSync(`/proc/${pid}`)) return false;
-  try {
-    // a zombie still has a /proc entry; treat it as gone
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  } catch {
-    return false;
-  }
-};
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 let counter = 0;

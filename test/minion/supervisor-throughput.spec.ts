@@ -2,21 +2,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MinionReport } from '../../actors/index.js';
 import { Supervisor } from '../../ops/minion/supervisor.js';
-import { nodeSpawn, waitFor } from './helpers.js';
+import { lineWriterScript, nodeSpawn, waitFor } from './helpers.js';
 
-/** A child that writes `rate` numbered lines per second for `seconds`, honouring pipe backpressure. */
-const writer = (rate: number, seconds: number) => `
-  const total = ${rate * seconds}, perTick = ${rate / 100};
-  let n = 0; const start = Date.now();
-  function tick() {
-    const due = Math.min(total, Math.floor((Date.now() - start) / 10) * perTick + perTick);
-    let chunk = '';
-    while (n < due) chunk += 'line ' + (n++) + ' of the output stream\\n';
-    const ok = chunk ? process.stdout.write(chunk) : true;
-    if (n >= total) return;
-    if (ok) setTimeout(tick, 10); else process.stdout.once('drain', tick);
-  }
-  tick();`;
 
 const supervisors: Supervisor[] = [];
 afterEach(async () => {
@@ -44,7 +31,7 @@ describe('Supervisor: output at 50,000 lines/s', () => {
     const reports: MinionReport[] = [];
     const supervisor = new Supervisor({ report: (r) => reports.push(r), statsIntervalMs: 1000 });
     supervisors.push(supervisor);
-    const command = nodeSpawn(writer(50_000, 2.5));
+    const command = nodeSpawn(lineWriterScript(50_000, 2.5));
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
     const started = Date.now();
@@ -75,7 +62,7 @@ describe('Supervisor: output at 50,000 lines/s', () => {
       statsIntervalMs: 0,
     });
     supervisors.push(supervisor);
-    const command = nodeSpawn(writer(50_000, 1));
+    const command = nodeSpawn(lineWriterScript(50_000, 1));
     supervisor.spawn(command);
     // The first batch blocks the output: the child fills the pipe and then waits.
     await waitFor(() => reports.some((r) => r.kind === 'output'), 'first output');

@@ -4,11 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { httpJson, waitFor, startServerProcess, type ServerProcess, type ServerProcessOptions } from '../support/index.js';
+import { freePort, pidAlive } from '../support/index.js';
+
+export { freePort, pidAlive };
 
 /** Scale of the load (1 = the must-show size); `CORRAL_OPS_E2E_SCALE=0.2` for a small machine. */
 export const LOAD_SCALE = Math.min(1, Math.max(0.05, Number(process.env.CORRAL_OPS_E2E_SCALE ?? '1') || 1));
@@ -45,26 +47,6 @@ export async function startCorral(options: ServerProcessOptions = {}): Promise<S
   started.servers.push(server);
   started.dataDirs.add(server.dataDir);
   return server;
-}
-
-/** A port free right now on 127.0.0.1 (for servers that must share a fixed port). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-export function pidAlive(pid: number | null | undefined): boolean {
-  if (!pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }
 
 /** The pid server.json names now (after a rolling restart: the successor). */

@@ -20,10 +20,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORRAL_BIN, REPO_ROOT, makeTempDir, removeTempDirs, startServerProcess, waitFor, type ServerProcess } from '../support/index.js';
+import { CORRAL_BIN, REPO_ROOT, freePort, makeTempDir, removeTempDirs, startServerProcess, waitFor, type ServerProcess } from '../support/index.js';
 import { RUN_TAGS, SHOW_TAGS, checkExpectedOutput, describeBlock, parseCodeBlocks, type CodeBlock } from './examples.js';
 
 const BLOCK_TIMEOUT_MS = 60_000;
@@ -33,17 +32,6 @@ const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 const blocks = parseCodeBlocks(readme);
 const shellBlocks = blocks.filter((block) => block.tag === 'sh');
 const browserBlocks = blocks.filter((block) => block.tag === 'js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** A directory holding a `corral` command, as `npm link` or an alias would give a reader. */
 function corralShim(): string {

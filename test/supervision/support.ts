@@ -3,6 +3,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpJson, startServerProcess, waitFor, type ServerProcess, type ServerProcessOptions } from '../support/index.js';
+import { pidAlive } from '../support/index.js';
+
+export { pidAlive };
 
 export interface ProcessObject {
   key: string;
@@ -34,18 +37,6 @@ export async function startCorral(options: ServerProcessOptions = {}): Promise<S
   });
   dataDirs.add(server.dataDir);
   return server;
-}
-
-/** A live (not zombie) process. */
-export function pidAlive(pid: number | null | undefined): boolean {
-  if (!pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }
 
 /** Pids of live processes whose command line is exactly `argv`. */

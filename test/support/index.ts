@@ -3,3 +3,4 @@ export { startServerProcess, runCorral, REPO_ROOT, CORRAL_BIN, type ServerProces
 export { waitFor, type WaitOptions } from './wait.js';
 export { httpJson, type HttpJsonOptions, type HttpJsonResponse } from './http.js';
 export { makeTempDir, removeTempDirs } from './tmp.js';
+export { pidAlive, freePort } from './process.js';
