@@ -1,3 +1,4 @@
+import type { JobMinionResult, JobView, MinionView, ProcessView, TenantView, WatcherView } from '../../../projections/index.js';
 import type { LiveEvent, LiveSocket } from './ws.js';
 
 /**
@@ -62,78 +63,17 @@ export class LiveCollection<T extends { key: string; tenant?: string }> {
   }
 }
 
-export interface TenantObject {
-  key: string;
-  name: string;
-  state: string;
-  watchers: number;
-}
+// The objects the console shows are the views of DESIGN.md §4, exactly as the server
+// serves them: their types come from projections (type-only: nothing of it is bundled).
 
-export interface WatcherObject {
-  key: string;
-  tenant: string;
-  name: string;
-  cmd: string;
-  args: string[];
-  numprocesses: number;
-  active: boolean;
-  minion: string;
-  processes: string[];
-  stopSignal: string;
-  updatedAt: number;
-}
-
-export interface ProcessObject {
-  key: string;
-  tenant: string;
-  watcher: string;
-  slot: number;
-  minion: string | null;
-  state: string;
-  pid: number | null;
-  ready: boolean;
-  startedAt: number | null;
-  exitedAt: number | null;
-  exitCode: number | null;
-  signal: string | null;
-  restarts: number;
-  cpu: number;
-  rss: number;
-}
-
-export interface MinionObject {
-  key: string;
-  tenant: string;
-  id: string;
-  state: string;
-  connectedAt: number | null;
-  lastSeen: number;
-  version: string | null;
-  grains: Record<string, unknown>;
-}
-
-export interface JobMinionResult {
-  state: string;
-  return: unknown;
-  retcode: number | null;
-  success: boolean | null;
-  durationMs: number | null;
-}
-
-export interface JobObject {
-  key: string;
-  tenant: string;
-  jid: string;
-  fun: string;
-  args: unknown[];
-  tgt: string;
-  tgtType: string;
-  state: string;
-  user: string;
-  startTime: number;
-  endTime: number | null;
-  minions: Record<string, JobMinionResult>;
-}
+// The objects shown are the views of DESIGN.md §4 exactly as served: their types come from
+// projections (a type-only import, so nothing of it is bundled).
+export type TenantObject = TenantView;
+export type WatcherObject = WatcherView;
+export type ProcessObject = ProcessView;
+export type MinionObject = MinionView;
+export type JobObject = JobView;
+export type { JobMinionResult };
 
 /** CPU and memory samples per process, for the sparklines (a bounded ring per process). */
 export class StatsHistory {
