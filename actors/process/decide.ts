@@ -89,19 +89,8 @@ export function decideProcess(state: ProcessSnapshotView, command: ProcessComman
     case 'replace': {
       if (!env.wish.wanted) return [];
       if (value === 'running' && run && context.surge === null) {
-        return [
-          {
-            action: 'start',
-            data: {
-              watcher: context.watcher,
-              slot: context.slot,
-              minion: env.wish.minion,
-              runId: env.newRunId(),
-              replaces: run.runId,
-              reloadId: command.reloadId,
-            },
-          },
-        ];
+        // a surge run beside the ready one; it takes the slot over once ready (handover)
+        return [startEvent(context, env, command.reloadId, run.runId)];
       }
       // nothing ready to keep: a plain (re)start is the replacement
       if (value === 'stopped' || value === 'exited') return [startEvent(context, env, command.reloadId)];
@@ -206,7 +195,8 @@ export function decideProcess(state: ProcessSnapshotView, command: ProcessComman
   }
 }
 
-function startEvent(context: ProcessContext, env: ProcessDecisionEnv, reloadId?: string): ProcessEvent {
+/** A new run for the slot; `replaces` names the ready run a reload's surge run will take over from. */
+function startEvent(context: ProcessContext, env: ProcessDecisionEnv, reloadId?: string, replaces?: string): ProcessEvent {
   return {
     action: 'start',
     data: {
@@ -214,6 +204,7 @@ function startEvent(context: ProcessContext, env: ProcessDecisionEnv, reloadId?:
       slot: context.slot,
       minion: env.wish.minion,
       runId: env.newRunId(),
+      ...(replaces ? { replaces } : {}),
       ...(reloadId ? { reloadId } : {}),
     },
   };
