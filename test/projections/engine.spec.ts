@@ -313,10 +313,9 @@ describe('snapshots and restart', () => {
     const store = memoryStore();
     const engine = await engineOn(store, { snapshotDir: dir, snapshotEveryEvents: 500, keepSnapshots: 50, memorySnapshots: 1, memorySnapshotEveryEvents: 100 });
     const recorded = new Map<number, string>();
-    let batches = 0;
-    engine.changes$.subscribe(() => {
-      if (batches++ % 5 === 2) recorded.set(engine.position, JSON.stringify([...engine.views.jobs.values()]));
-    });
+    // Every live batch is recorded: how many batches there are depends on how the store
+    // groups appends, which varies with machine load.
+    engine.changes$.subscribe(() => recorded.set(engine.position, JSON.stringify([...engine.views.jobs.values()])));
     const workload = new MixedWorkload({ seed: 12 });
     const snapshotFiles = async () => (await readdir(dir).catch(() => [])).filter((name) => name.endsWith('.msgpack')).length;
     for (let i = 0; i < 300 && (i < 20 || (await snapshotFiles()) < 4); i++) {
@@ -326,7 +325,13 @@ describe('snapshots and restart', () => {
     await settled(engine, store);
     expect(await snapshotFiles()).toBeGreaterThanOrEqual(4);
     expect(recorded.size).toBeGreaterThan(5);
-    for (const [at, live] of recorded) expect(JSON.stringify(await engine.view('jobs', { at }))).toBe(live);
+    // Check about 25 positions spread over the whole run (time travel from snapshot files plus replay).
+    const positions = [...recorded.keys()];
+    const step = Math.max(1, Math.floor(positions.length / 25));
+    for (let i = step >> 1; i < positions.length; i += step) {
+      const at = positions[i]!;
+      expect(JSON.stringify(await engine.view('jobs', { at }))).toBe(recorded.get(at));
+    }
   });
 
   it('stop() before the engine caught up rejects start() instead of leaving it pending', async () => {
