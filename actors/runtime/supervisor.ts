@@ -290,9 +290,13 @@ export class Supervisor {
   private fireTimer(cell: ActorCell, command: ProcessCommand): void {
     if (!this.active) return;
     const context = systemContext(this.options.newId);
+    // A timer may fire a moment before the clock reads its due time (Node's timers and
+    // Date.now() are different clocks): the decider then appends nothing, so nothing would
+    // re-arm it. Re-syncing from the recorded state afterwards arms it again for the rest.
     this.runProcess(cell, command, context)
       .then(settleFollowUps)
-      .catch((error: unknown) => this.options.logger.error({ err: error, process: cell.key, timer: command.kind }, 'timer failed'));
+      .catch((error: unknown) => this.options.logger.error({ err: error, process: cell.key, timer: command.kind }, 'timer failed'))
+      .finally(() => this.syncTimer(cell));
   }
 
   // --- rolling reload ------------------------------------------------------------------------

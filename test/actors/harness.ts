@@ -1,4 +1,4 @@
-import { createActorRuntime, ManualClock, type ActorRuntime, type ActorRuntimeOptions } from '../../actors/index.js';
+import { createActorRuntime, ManualClock, type ActorRuntime, type ActorRuntimeOptions, type Clock } from '../../actors/index.js';
 import { openStore, type EventStore, type RecordedEvent } from '../../store/index.js';
 import { FakeMinions, type FakeMinionsOptions } from './fake-minions.js';
 
@@ -18,12 +18,14 @@ export interface Harness {
   advance(ms?: number): Promise<void>;
 }
 
-export async function harness(options: { minions?: FakeMinionsOptions; runtime?: Partial<ActorRuntimeOptions>; connect?: boolean } = {}): Promise<Harness> {
+export async function harness(
+  options: { minions?: FakeMinionsOptions; runtime?: Partial<ActorRuntimeOptions>; connect?: boolean; runtimeClock?: (clock: ManualClock) => Clock } = {},
+): Promise<Harness> {
   const store = await openStore({ kind: 'memory' });
   const clock = new ManualClock();
   const minions = new FakeMinions(clock, options.minions);
   const make = async (extra: Partial<ActorRuntimeOptions> = {}) => {
-    const runtime = createActorRuntime({ store, minions, clock, node: 'test:1', localMinion: MINION, ...options.runtime, ...extra });
+    const runtime = createActorRuntime({ store, minions, clock: options.runtimeClock?.(clock) ?? clock, node: 'test:1', localMinion: MINION, ...options.runtime, ...extra });
     minions.sink = runtime.minionSink;
     await runtime.start();
     return runtime;

@@ -38,6 +38,27 @@ describe('process actor: restart policy', () => {
     expect((await h.actions(P0)).at(-1)).toBe('fatal');
   });
 
+  it('given a restart timer that fires a moment early, when the decider finds it not yet due, then it fires again and restarts once', async () => {
+    // Node's setTimeout and Date.now() are different clocks: a timer can fire ~1 ms before
+    // Date.now() reaches its due time. This clock's timers always do.
+    const h = await harness({
+      runtimeClock: (clock) => ({
+        now: () => clock.now(),
+        setTimeout: (callback, delayMs) => clock.setTimeout(callback, delayMs > 1 ? delayMs - 1 : delayMs),
+        clearTimeout: (handle) => clock.clearTimeout(handle),
+      }),
+    });
+    await runningWatcher(h);
+    await h.advance(10_000);
+    h.minions.exit(h.minions.runOf('acme:web:0')!.runId, { signal: 'SIGKILL' });
+    await until(async () => (await h.actions(P0)).at(-1) === 'backoff', 'backoff');
+    await h.advance(999); // the early timer fires: not due yet, nothing appended
+    expect((await h.actions(P0)).at(-1)).toBe('backoff');
+    await h.advance(1);
+    await until(async () => (await h.actions(P0)).at(-1) === 'ready', 'restarted');
+    expect((await h.actions(P0)).filter((a) => a === 'start')).toHaveLength(2);
+  });
+
   it('given a long-lived run, when it is SIGKILLed from outside, then exit is recorded and a new run spawns after delayMs', async () => {
     const h = await harness();
     await runningWatcher(h);
