@@ -26,10 +26,31 @@ export interface BenchEvent {
   t: number;
 }
 
+/**
+ * How events travel as websocket messages: 'event', one message per event (what a
+ * subscriber gets by default); 'batch', the events of one publish in one array message
+ * (corral's `"batch":true`). nats-server always sends one NATS message per event.
+ */
+export type Framing = 'event' | 'batch';
+
+/** The frames of one publish: the same bytes corral sends in that framing. */
+export function corralLikeFrames(events: BenchEvent[], firstPosition: number, framing: Framing): Buffer[] {
+  if (framing === 'batch') return [corralLikeFrame(events, firstPosition)];
+  return events.map((e, i) => Buffer.from(corralLikeEvent(e, firstPosition + i)));
+}
+
+/** How the load generator (loadgen.c) reaches a peer: `%d` in path and message is the client's group. */
+export interface ClientTarget {
+  kind: 'corral' | 'uws' | 'ws' | 'nats';
+  port: number;
+  path: string;
+  /** the first text frame a client sends (its subscription); `\r\n` written as the two characters */
+  message?: string;
+}
+
 export interface Peer {
   name: string;
-  urls(groups: number): string[];
-  token?: string;
+  client: ClientTarget;
   /** hands one batch of one group's events to the server; resolves when it accepted them */
   publish(group: number, events: BenchEvent[]): Promise<void> | void;
   /** resident memory of the server process */
@@ -41,14 +62,16 @@ export interface Peer {
 const now = (): number => performance.timeOrigin + performance.now();
 export const makeEvents = (group: number, n: number): BenchEvent[] => Array.from({ length: n }, (_, i) => ({ group, line: `l${i}`, t: now() }));
 
+/** The exact event object the corral gateway sends, so every peer moves the same bytes per event. */
+export function corralLikeEvent(e: BenchEvent, position: number): string {
+  const key = `bench:g${e.group}:0`;
+  const data = `{"pid":1,"fd":"stdout","line":"${e.line}","t":${e.t}}`;
+  return `{"op":"event","sub":"b","pos":${position},"time":"${new Date(e.t).toISOString()}","type":"logs","action":"line","key":"${key}","tenant":"bench","data":${data},"object":{"key":"${key}",${data.slice(1)},"original":null}`;
+}
+
 /** The exact frame the corral gateway sends for a batch subscription (so uws/ws send the same bytes). */
 export function corralLikeFrame(events: BenchEvent[], firstPosition: number): Buffer {
-  const parts = events.map((e, i) => {
-    const key = `bench:g${e.group}:0`;
-    const data = `{"pid":1,"fd":"stdout","line":"${e.line}","t":${e.t}}`;
-    return `{"op":"event","sub":"b","pos":${firstPosition + i},"time":"${new Date(e.t).toISOString()}","type":"logs","action":"line","key":"${key}","tenant":"bench","data":${data},"object":{"key":"${key}",${data.slice(1)},"original":null}`;
-  });
-  return Buffer.from(`[${parts.join(',')}]`);
+  return Buffer.from(`[${events.map((e, i) => corralLikeEvent(e, firstPosition + i)).join(',')}]`);
 }
 
 const selfRss = (): number => process.memoryUsage().rss;
@@ -57,7 +80,7 @@ const selfCpu = (): number => {
   return usage.user + usage.system;
 };
 
-export async function startCorral(): Promise<Peer> {
+export async function startCorral(framing: Framing): Promise<Peer> {
   const store = openMemoryStore();
   const engine = createProjectionEngine({ store, modelApi: { min: 1, max: 2 } });
   await engine.start();
@@ -73,8 +96,7 @@ export async function startCorral(): Promise<Peer> {
   const token = (await tokens.issue({ subject: 'bench', tenants: { bench: 'read' }, ttlMs: 3_600_000 })).token;
   return {
     name: 'corral',
-    token,
-    urls: (groups) => Array.from({ length: groups }, () => `ws://127.0.0.1:${port}/ws?token=${token}`),
+    client: { kind: 'corral', port, path: `/ws?token=${token}`, message: `{"op":"sub","id":"b","select":"logs.line.bench:g%d:0","batch":${framing === 'batch'}}` },
     async publish(group, events) {
       await store.append(
         `log-bench:g${group}:0`,
@@ -92,7 +114,7 @@ export async function startCorral(): Promise<Peer> {
   };
 }
 
-export async function startRawUws(): Promise<Peer> {
+export async function startRawUws(framing: Framing): Promise<Peer> {
   // A bare uWS app (the gateway's, without any of its routes or protocols): topics per group.
   const gateway = new Gateway({ authenticator: new Authenticator({ mode: 'none' }), logger: pino({ level: 'silent' }), version: 'bench', componentState: () => 'running' });
   const app = gateway.app;
@@ -113,9 +135,9 @@ export async function startRawUws(): Promise<Peer> {
   let position = 0;
   return {
     name: 'uws (ceiling)',
-    urls: (groups) => Array.from({ length: groups }, (_, g) => `ws://127.0.0.1:${port}/g${g}`),
+    client: { kind: 'uws', port, path: '/g%d' },
     publish(group, events) {
-      app.publish(`g${group}`, corralLikeFrame(events, position + 1), false);
+      for (const frame of corralLikeFrames(events, position + 1, framing)) app.publish(`g${group}`, frame, false);
       position += events.length;
     },
     rss: selfRss,
@@ -127,7 +149,49 @@ export async function startRawUws(): Promise<Peer> {
   };
 }
 
-export async function startWsReference(): Promise<Peer> {
+/**
+ * The `ws` reference as the issue defines it: built on the ws package's API, one encoding
+ * per group and event (the payload Buffer is shared by every socket), ws.send per socket
+ * corked so each socket gets one write per publish.
+ */
+export async function startWsReference(framing: Framing): Promise<Peer> {
+  return startNodeGateway(framing, 'ws (reference)', true, (ws, payloads) => {
+    for (const payload of payloads) ws.send(payload, { binary: false });
+  });
+}
+
+/** The broadcast of ws's README: the event's JSON text sent to each client, no cork (ws frames the text per send). */
+export async function startWsPlain(framing: Framing): Promise<Peer> {
+  let texts: string[] = [];
+  let textsOf: Buffer[] | null = null;
+  return startNodeGateway(framing, 'ws (plain)', false, (ws, payloads) => {
+    if (textsOf !== payloads) {
+      textsOf = payloads;
+      texts = payloads.map((payload) => payload.toString());
+    }
+    for (const text of texts) ws.send(text);
+  });
+}
+
+/**
+ * Beyond the ws API: every websocket frame built once per group and written as shared
+ * Buffers straight to each net.Socket (ws only did the handshake): the most a Node
+ * gateway can do, shown so the comparison does not rest on ws.send's own overhead.
+ */
+export async function startNodeFramed(framing: Framing): Promise<Peer> {
+  let frames: Buffer[] = [];
+  let framesOf: Buffer[] | null = null;
+  return startNodeGateway(framing, 'node (pre-framed)', true, (ws, payloads) => {
+    if (framesOf !== payloads) {
+      framesOf = payloads;
+      frames = payloads.flatMap((payload) => Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false, generateMask: undefined, maskBuffer: undefined }));
+    }
+    const socket = (ws as unknown as { _socket: Socket })._socket;
+    for (const chunk of frames) socket.write(chunk);
+  });
+}
+
+async function startNodeGateway(framing: Framing, name: string, cork: boolean, send: (ws: WsSocket, payloads: Buffer[]) => void): Promise<Peer> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const groups = new Map<string, Set<WsSocket>>();
@@ -141,19 +205,21 @@ export async function startWsReference(): Promise<Peer> {
   const port = (server.address() as { port: number }).port;
   let position = 0;
   return {
-    name: 'ws (reference)',
-    urls: (n) => Array.from({ length: n }, (_, g) => `ws://127.0.0.1:${port}/g${g}`),
+    name,
+    client: { kind: 'ws', port, path: '/g%d' },
     publish(group, events) {
       // the filter: the group's key, evaluated once per event and group
       const matching = events.filter((e) => `bench:g${e.group}:0` === `bench:g${group}:0`);
-      const payload = corralLikeFrame(matching, position + 1);
+      const payloads = corralLikeFrames(matching, position + 1, framing);
       position += events.length;
-      // one websocket frame built once per group, written corked to every socket
-      const frame = (wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } }).Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false, generateMask: undefined, maskBuffer: undefined });
       for (const ws of groups.get(`g${group}`) ?? []) {
+        if (!cork) {
+          send(ws, payloads);
+          continue;
+        }
         const socket = (ws as unknown as { _socket: Socket })._socket;
         socket.cork();
-        for (const chunk of frame) socket.write(chunk);
+        send(ws, payloads);
         socket.uncork();
       }
     },
@@ -165,6 +231,8 @@ export async function startWsReference(): Promise<Peer> {
     },
   };
 }
+
+const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } }).Sender;
 
 /** nats-server from the Debian package (installed if missing and possible); null with a reason otherwise. */
 export async function startNats(): Promise<Peer | string> {
@@ -190,14 +258,16 @@ export async function startNats(): Promise<Peer | string> {
   publisher.on('data', (chunk: Buffer) => {
     if (chunk.includes('PING')) publisher.write('PONG\r\n');
   });
+  let position = 0;
   const procStat = (): string[] => readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return {
     name: 'nats-server',
-    urls: (groups) => Array.from({ length: groups }, () => `ws://127.0.0.1:${wsPort}`),
+    client: { kind: 'nats', port: wsPort, path: '/', message: 'CONNECT {"verbose":false,"pedantic":false,"protocol":1,"echo":false}\\r\\nSUB bench.g%d.> 1\\r\\nPING\\r\\n' },
     publish(group, events) {
+      // one NATS message per event, carrying the same JSON object corral sends for it
       let chunk = '';
       for (const e of events) {
-        const payload = `{"line":"${e.line}","t":${e.t}}`;
+        const payload = corralLikeEvent(e, ++position);
         chunk += `PUB bench.g${group}.ev ${Buffer.byteLength(payload)}\r\n${payload}\r\n`;
       }
       return new Promise((resolve) => {
@@ -232,3 +302,13 @@ async function connectWithRetry(port: number, output: () => string): Promise<Soc
     }
   }
 }
+
+/** The peers by the name `run.js` takes. */
+export const PEERS: Record<string, (framing: Framing) => Promise<Peer | string>> = {
+  corral: startCorral,
+  uws: startRawUws,
+  ws: startWsReference,
+  'ws-plain': startWsPlain,
+  node: startNodeFramed,
+  nats: () => startNats(),
+};

@@ -1,0 +1,134 @@
+// One measurement of the gateway benchmark, in its own process so each peer starts from a
+// fresh heap and its RSS growth is its own: start the peer, connect the load generator
+// (loadgen.c, a separate process), measure idle memory, throughput and latency, print one
+// JSON line. Run by gateway-bench.ts as
+//   node --expose-gc dist/ops/bench/gateway/run.js <peer> <subscribers> <framing>
+import { LoadGenerator } from './loadgen.js';
+import { makeEvents, PEERS, type Framing, type Peer } from './peers.js';
+
+export const GROUPS = 10;
+/** deliveries per throughput run (events x subscribers per group): bounds the run's length */
+const DELIVERIES = Number(process.env.CORRAL_BENCH_DELIVERIES ?? 10_000_000);
+/** events per publish call and group; the publisher yields to the event loop once per round of groups */
+export const BATCH = 200;
+const LATENCY_MS = 2000;
+const RUN_TIMEOUT_MS = 90_000;
+
+export interface Result {
+  peer: string;
+  framing: Framing;
+  subscribers: number;
+  events: number;
+  seconds: number;
+  deliveredEventsPerSecond: number;
+  deliveredFramesPerSecond: number;
+  publishedEventsPerSecond: number;
+  complete: boolean;
+  serverCpuPercent: number;
+  clientCpuPercent: number;
+  latencyRateEventsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  latencyClientCpuPercent: number;
+  memoryPerIdleConnectionBytes: number;
+}
+
+const round = (n: number, digits = 0): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** RSS after full garbage collections (the bench runs with --expose-gc): what live objects and sockets hold. */
+async function settledRss(peer: Peer): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await sleep(100);
+  }
+  return peer.rss();
+}
+
+async function measure(peer: Peer, subscribers: number, framing: Framing): Promise<Result> {
+  const rssBefore = await settledRss(peer);
+  const clients = new LoadGenerator(peer.client, subscribers, GROUPS);
+  await clients.ready();
+  const memoryPerIdleConnectionBytes = ((await settledRss(peer)) - rssBefore) / subscribers;
+
+  // Throughput: the publisher as fast as the server accepts, until every subscriber has its events.
+  const events = Math.max(GROUPS * BATCH, Math.round((DELIVERIES / (subscribers / GROUPS)) / (GROUPS * BATCH)) * GROUPS * BATCH);
+  const perClient = events / GROUPS;
+  await clients.reset(Math.max(1, Math.round(subscribers / 50)));
+  const cpuBefore = peer.cpuMicros();
+  const started = performance.now();
+  for (let published = 0; published < events; published += GROUPS * BATCH) {
+    for (let group = 0; group < GROUPS; group++) await peer.publish(group, makeEvents(group, BATCH));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  let report = await clients.report();
+  while (report.minEvents < perClient && performance.now() - started < RUN_TIMEOUT_MS) {
+    await sleep(20);
+    report = await clients.report();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const serverCpuPercent = ((peer.cpuMicros() - cpuBefore) / 1000 / (seconds * 1000)) * 100;
+  const delivered = report.events;
+  const deliveredEventsPerSecond = delivered / seconds;
+  const publishedEventsPerSecond = events / seconds;
+
+  // Latency at half the peak rate, paced every 5 ms.
+  const rate = publishedEventsPerSecond / 2;
+  await clients.reset(1);
+  const latencyStart = performance.now();
+  let sent = 0;
+  let group = 0;
+  while (performance.now() - latencyStart < LATENCY_MS) {
+    const due = Math.floor(((performance.now() - latencyStart) / 1000) * rate);
+    while (sent < due) {
+      const n = Math.min(BATCH, due - sent);
+      await peer.publish(group, makeEvents(group, n));
+      group = (group + 1) % GROUPS;
+      sent += n;
+    }
+    await sleep(5);
+  }
+  await sleep(500);
+  const latency = await clients.report();
+  clients.stop();
+  return {
+    peer: peer.name,
+    framing,
+    subscribers,
+    events,
+    seconds: round(seconds, 2),
+    deliveredEventsPerSecond: round(deliveredEventsPerSecond),
+    deliveredFramesPerSecond: round(report.frames / seconds),
+    publishedEventsPerSecond: round(publishedEventsPerSecond),
+    complete: report.minEvents >= perClient,
+    serverCpuPercent: round(serverCpuPercent),
+    clientCpuPercent: round(report.cpuPercent),
+    latencyRateEventsPerSecond: round(rate),
+    p50Ms: round(latency.p50Ms, 2),
+    p99Ms: round(latency.p99Ms, 2),
+    latencyClientCpuPercent: round(latency.cpuPercent),
+    memoryPerIdleConnectionBytes: round(memoryPerIdleConnectionBytes),
+  };
+}
+
+
+const [name, count, framing] = process.argv.slice(2) as [string, string, Framing];
+const start = PEERS[name];
+if (!start || !['event', 'batch'].includes(framing) || !(Number(count) > 0)) {
+  process.stderr.write(`usage: run.js <${Object.keys(PEERS).join('|')}> <subscribers> <event|batch>\n`);
+  process.exit(2);
+}
+const peer = await start(framing);
+if (typeof peer === 'string') {
+  process.stdout.write(`${JSON.stringify({ skipped: peer })}\n`);
+  process.exit(0);
+}
+try {
+  process.stdout.write(`${JSON.stringify(await measure(peer, Number(count), framing))}\n`);
+} catch (error) {
+  process.stdout.write(`${JSON.stringify({ failed: (error as Error).message })}\n`);
+} finally {
+  await peer.stop();
+}
+process.exit(0);
