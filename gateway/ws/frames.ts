@@ -20,7 +20,8 @@ export const frameBytes = (frame: Frame): number => (typeof frame === 'string' ?
  * A fresh one is used for every published slice and every catch-up page.
  */
 export class EncodeTurn {
-  private readonly memo = new Map<Change, Map<string, unknown>>();
+  /** one plain record per change (kind -> encoded part): most changes are encoded for one group only */
+  private readonly memo = new Map<Change, Record<string, unknown>>();
   readonly ownModel: number;
 
   constructor(ownModel: number) {
@@ -30,13 +31,13 @@ export class EncodeTurn {
   cached<T>(change: Change, kind: string, build: () => T): T {
     let entry = this.memo.get(change);
     if (entry === undefined) {
-      entry = new Map();
+      entry = {};
       this.memo.set(change, entry);
     }
-    let value = entry.get(kind) as T | undefined;
+    let value = entry[kind] as T | undefined;
     if (value === undefined) {
       value = build();
-      entry.set(kind, value);
+      entry[kind] = value;
     }
     return value;
   }
@@ -63,13 +64,28 @@ export interface FrameFormat {
   live?(position: number): Frame;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+/** The whole second last formatted: consecutive events mostly share it, and toISOString is costly per event. */
+let isoSecond = NaN;
+let isoPrefix = '';
+
+/** `Date#toISOString` of an epoch-ms time, reusing the formatted second. */
+export function iso(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond || !Number.isInteger(ms)) {
+    if (!Number.isInteger(ms) || ms < 0 || ms >= 253402300800000) return new Date(ms).toISOString();
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20); // YYYY-MM-DDTHH:MM:SS.
+  }
+  const millis = ms - second * 1000;
+  return `${isoPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+}
 
 /** `{"op":"event","sub",...}` of DESIGN.md §8.1, JSON or msgpack, one frame per change or one array frame. */
 export class NativeEventFormat implements FrameFormat {
   readonly key: string;
   readonly binary: boolean;
   private readonly subJson: string;
+  private readonly bodyKind: string;
 
   constructor(
     readonly sub: string,
@@ -79,12 +95,14 @@ export class NativeEventFormat implements FrameFormat {
   ) {
     this.binary = encoding === 'msgpack';
     this.subJson = JSON.stringify(sub);
+    this.bodyKind = `native-json-m${model}`;
     this.key = `native|${encoding}|m${model}|${batch ? 'batch' : 'single'}|${sub}`;
   }
 
   encode(changes: readonly Change[], turn: EncodeTurn): Frame[] {
     if (this.encoding === 'json') {
-      const parts = changes.map((change) => `{"op":"event","sub":${this.subJson},${this.body(change, turn).slice(1)}`);
+      const head = `{"op":"event","sub":${this.subJson},`;
+      const parts = changes.map((change) => head + this.body(change, turn));
       return this.batch ? [`[${parts.join(',')}]`] : parts;
     }
     const messages = changes.map((change) => ({ op: 'event', sub: this.sub, ...this.fields(turn.atModel(change, this.model)) }));
@@ -99,8 +117,19 @@ export class NativeEventFormat implements FrameFormat {
     return encodeMessage(this.encoding, { op: 'live', id: this.sub, position });
   }
 
+  /** The event's fields after `{"op","sub",` up to the closing brace: JSON.stringify of `fields`, without building it. */
   private body(change: Change, turn: EncodeTurn): string {
-    return turn.cached(change, `native-json-m${this.model}`, () => JSON.stringify(this.fields(turn.atModel(change, this.model))));
+    return turn.cached(change, this.bodyKind, () => {
+      const at = turn.atModel(change, this.model);
+      let text = `"pos":${at.position},"time":"${iso(at.time)}","type":${JSON.stringify(at.type)},"action":${JSON.stringify(at.action)},"key":${JSON.stringify(at.key)}`;
+      if (at.tenant !== undefined) text += `,"tenant":${JSON.stringify(at.tenant)}`;
+      text += `,"data":${JSON.stringify(at.data ?? null)}`;
+      const object = JSON.stringify(at.object);
+      if (object !== undefined) text += `,"object":${object}`;
+      const original = JSON.stringify(at.original);
+      if (original !== undefined) text += `,"original":${original}`;
+      return `${text}}`;
+    });
   }
 
   private fields(change: Change): Record<string, unknown> {

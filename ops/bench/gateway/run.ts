@@ -3,6 +3,8 @@
 // (loadgen.c, a separate process), measure idle memory, throughput and latency, print one
 // JSON line. Run by gateway-bench.ts as
 //   node --expose-gc dist/ops/bench/gateway/run.js <peer> <subscribers> <framing>
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { LoadGenerator } from './loadgen.js';
 import { makeEvents, PEERS, type Framing, type Peer } from './peers.js';
 
@@ -46,6 +48,26 @@ async function settledRss(peer: Peer): Promise<number> {
   return peer.rss();
 }
 
+/**
+ * CORRAL_BENCH_PROFILE=<file>: a V8 CPU profile of the throughput phase only (node's
+ * --cpu-prof covers start-up and the idle waits too, and stalled uWS upgrades here).
+ */
+async function startProfile(file: string): Promise<{ stop(): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function measure(peer: Peer, subscribers: number, framing: Framing): Promise<Result> {
   const rssBefore = await settledRss(peer);
   const clients = new LoadGenerator(peer.client, subscribers, GROUPS);
@@ -56,6 +78,7 @@ async function measure(peer: Peer, subscribers: number, framing: Framing): Promi
   const events = Math.max(GROUPS * BATCH, Math.round((DELIVERIES / (subscribers / GROUPS)) / (GROUPS * BATCH)) * GROUPS * BATCH);
   const perClient = events / GROUPS;
   await clients.reset(Math.max(1, Math.round(subscribers / 50)));
+  const profile = process.env.CORRAL_BENCH_PROFILE ? await startProfile(process.env.CORRAL_BENCH_PROFILE) : null;
   const cpuBefore = peer.cpuMicros();
   const started = performance.now();
   for (let published = 0; published < events; published += GROUPS * BATCH) {
@@ -68,6 +91,7 @@ async function measure(peer: Peer, subscribers: number, framing: Framing): Promi
     report = await clients.report();
   }
   const seconds = (performance.now() - started) / 1000;
+  await profile?.stop();
   const serverCpuPercent = ((peer.cpuMicros() - cpuBefore) / 1000 / (seconds * 1000)) * 100;
   const delivered = report.events;
   const deliveredEventsPerSecond = delivered / seconds;
