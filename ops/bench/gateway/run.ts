@@ -15,6 +15,7 @@ const DELIVERIES = Number(process.env.CORRAL_BENCH_DELIVERIES ?? 10_000_000);
 export const BATCH = 200;
 const LATENCY_MS = 2000;
 const RUN_TIMEOUT_MS = 90_000;
+const PUBLISH_MS = 8_000;
 
 export interface Result {
   peer: string;
@@ -75,16 +76,19 @@ async function measure(peer: Peer, subscribers: number, framing: Framing): Promi
   const memoryPerIdleConnectionBytes = ((await settledRss(peer)) - rssBefore) / subscribers;
 
   // Throughput: the publisher as fast as the server accepts, until every subscriber has its events.
-  const events = Math.max(GROUPS * BATCH, Math.round((DELIVERIES / (subscribers / GROUPS)) / (GROUPS * BATCH)) * GROUPS * BATCH);
-  const perClient = events / GROUPS;
+  // At most DELIVERIES deliveries, and publishing stops after PUBLISH_MS for slow peers.
+  const planned = Math.max(GROUPS * BATCH, Math.round((DELIVERIES / (subscribers / GROUPS)) / (GROUPS * BATCH)) * GROUPS * BATCH);
   await clients.reset(Math.max(1, Math.round(subscribers / 50)));
   const profile = process.env.CORRAL_BENCH_PROFILE ? await startProfile(process.env.CORRAL_BENCH_PROFILE) : null;
   const cpuBefore = peer.cpuMicros();
   const started = performance.now();
-  for (let published = 0; published < events; published += GROUPS * BATCH) {
+  let events = 0;
+  while (events < planned && (events === 0 || performance.now() - started < PUBLISH_MS)) {
     for (let group = 0; group < GROUPS; group++) await peer.publish(group, makeEvents(group, BATCH));
+    events += GROUPS * BATCH;
     await new Promise((resolve) => setImmediate(resolve));
   }
+  const perClient = events / GROUPS;
   let report = await clients.report();
   while (report.minEvents < perClient && performance.now() - started < RUN_TIMEOUT_MS) {
     await sleep(20);
