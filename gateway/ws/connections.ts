@@ -9,8 +9,24 @@ import type { WsMetrics } from './metrics.js';
 export type ConnectionKind = 'ws' | 'drp' | 'salt';
 
 /**
+ * `send`'s arguments for the one cork callback (cork runs it synchronously, and `send` calls
+ * no JavaScript): no closure per frame.
+ */
+let corkedSocket: WebSocket<WsConnection> | null = null;
+let corkedFrame: Frame = '';
+let corkedBinary = false;
+const sendCorked = (): void => void corkedSocket!.send(corkedFrame, corkedBinary);
+
+/** The subscriptions of a connection without any (what `create` publishes): one shared array. */
+const NO_SUBSCRIPTIONS: readonly string[] = Object.freeze([]);
+
+/**
  * One open websocket of any protocol: the hub's `Outlet`, and an entry of the connections
  * view. Everything a protocol handler keeps per socket hangs off it (uWS user data).
+ *
+ * Idle sockets are the bulk of a gateway's memory, so nothing here is allocated before it
+ * is needed: backpressure waiters only exist while a catch-up waits, the tenant scope (and
+ * its view list) is shared by every socket of a principal, and no closure is kept per socket.
  */
 export class WsConnection implements Outlet {
   ws: WebSocket<WsConnection> | null = null;
@@ -19,7 +35,8 @@ export class WsConnection implements Outlet {
   readonly createdAt = Date.now();
   /** protocol state (native subscriptions by id, Digital Rebar registers, Salt readiness) */
   protocol: unknown = null;
-  private waiters: (() => void)[] = [];
+  /** catch-ups waiting for the socket to drain; null (not an empty array) while none wait */
+  private waiters: (() => void)[] | null = null;
 
   constructor(
     readonly key: string,
@@ -37,7 +54,15 @@ export class WsConnection implements Outlet {
   send(frame: Frame, binary: boolean): void {
     const ws = this.ws;
     if (ws === null || this.closed) return;
-    ws.cork(() => ws.send(frame, binary));
+    corkedSocket = ws;
+    corkedFrame = frame;
+    corkedBinary = binary;
+    try {
+      ws.cork(sendCorked);
+    } finally {
+      corkedSocket = null;
+      corkedFrame = '';
+    }
   }
 
   /** Many frames in one cork: one write syscall instead of one per frame. */
@@ -59,15 +84,13 @@ export class WsConnection implements Outlet {
 
   waitForRoom(): Promise<void> {
     if (this.closed || this.bufferedAmount() < this.lowWaterBytes) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 
   /** uWS `drain`: wakes catch-ups once the socket is below the low-water mark. */
   drained(): void {
-    if (this.waiters.length === 0 || this.bufferedAmount() >= this.lowWaterBytes) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    if (this.waiters === null || this.bufferedAmount() >= this.lowWaterBytes) return;
+    this.wakeWaiters();
   }
 
   /** Closes after what is already queued (uWS sends the close frame behind the buffered bytes). */
@@ -84,18 +107,29 @@ export class WsConnection implements Outlet {
   markClosed(): void {
     this.closed = true;
     this.ws = null;
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
     const waiters = this.waiters;
-    this.waiters = [];
+    if (waiters === null) return;
+    this.waiters = null;
     for (const wake of waiters) wake();
   }
 
   /** The connections view object (DESIGN.md §4), with live buffer and lag figures. */
   view(position: number): ConnectionView {
     let lag = 0;
-    const subscriptions: string[] = [];
-    for (const member of this.members) {
-      subscriptions.push(member.group.key.split('|').slice(-1)[0]!.replace(/\n/g, ' '));
-      if (member.mode !== 'live') lag = Math.max(lag, position - member.lastDelivered);
+    let subscriptions = NO_SUBSCRIPTIONS;
+    if (this.members.size > 0) {
+      const names: string[] = [];
+      for (const member of this.members) {
+        // the group's specifiers (the tail of its key), read from its matchers: a filter may contain `|`
+        const keys = member.group.matchers.map((matcher) => matcher.key).sort();
+        names.push(keys.join(' ').replace(/\n/g, ' '));
+        if (member.mode !== 'live') lag = Math.max(lag, position - member.lastDelivered);
+      }
+      subscriptions = names;
     }
     return {
       key: this.key,
@@ -117,7 +151,7 @@ export class WsConnection implements Outlet {
  * view, never stored (DESIGN.md §3).
  */
 export class ConnectionRegistry {
-  private readonly open = new Map<string, WsConnection>();
+  private readonly open = new Set<WsConnection>();
   private serial = 0;
 
   constructor(
@@ -134,28 +168,33 @@ export class ConnectionRegistry {
   }
 
   add(connection: WsConnection): void {
-    this.open.set(connection.key, connection);
+    this.open.add(connection);
     this.metrics?.connected(connection.kind, 1);
     const object = connection.view(this.engine.position);
     this.engine.publishEphemeral({ type: 'connections', action: 'create', key: connection.key, object, principal: connection.principal.subject });
   }
 
   remove(connection: WsConnection): void {
-    if (!this.open.delete(connection.key)) return;
+    if (!this.open.delete(connection)) return;
     this.metrics?.connected(connection.kind, -1);
     const object = { ...connection.view(this.engine.position), bufferedBytes: 0 };
     this.engine.publishEphemeral({ type: 'connections', action: 'destroy', key: connection.key, object, principal: connection.principal.subject });
   }
 
   all(): WsConnection[] {
-    return [...this.open.values()];
+    return [...this.open];
+  }
+
+  /** The open connections, without a copy (do not open or close sockets while iterating). */
+  values(): IterableIterator<WsConnection> {
+    return this.open.values();
   }
 
   /** What a principal may see: connections sharing one of its tenants; `*` sees all. */
   visibleTo(scope: TenantScope): ConnectionView[] {
     const position = this.engine.position;
     const views: ConnectionView[] = [];
-    for (const connection of this.open.values()) {
+    for (const connection of this.open) {
       const view = connection.view(position);
       if (objectVisible(scope, 'connections', view)) views.push(view);
     }

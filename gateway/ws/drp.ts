@@ -32,7 +32,7 @@ export function registerDrpProtocol(context: EndpointContext): void {
     kind: 'drp',
     refuse: 'http',
     authenticate: (request) =>
-      context.gateway.authenticator.authenticateRequest({ headers: request.headers, query: Object.fromEntries(request.query) }, false),
+      context.gateway.authenticator.authenticateRequest(request, false),
     accept: () => ({ subprotocol: '', state: { registers: new Map(), member: null } satisfies DrpState }),
     message(connection, data, isBinary) {
       const text = Buffer.from(data).toString('utf8').trim();

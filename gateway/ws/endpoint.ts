@@ -20,13 +20,15 @@ export const CLOSE = {
 /** Everything the upgrade handler copied off the uWS request (it is freed when the handler returns). */
 export interface UpgradeRequest {
   url: string;
-  query: URLSearchParams;
+  /** the query parameters (a repeated name keeps its last value) */
+  query: Record<string, string>;
+  /** the request headers the protocols read (`COPIED_HEADERS`), lower-case names, present ones only */
   headers: Record<string, string>;
   /** path parameters of the pattern, in order */
   parameters: string[];
   remoteAddress: string;
   /** subprotocols the client offered, in its order */
-  offeredProtocols: string[];
+  offeredProtocols: readonly string[];
 }
 
 export interface EndpointSpec {
@@ -71,20 +73,25 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
   const parameterCount = (spec.pattern.match(/\/:/g) ?? []).length;
 
   function upgrade(res: HttpResponse, req: HttpRequest, socketContext: SocketContext): void {
+    // Copy only what the protocols read: a connection storm allocates this per socket.
     const headers: Record<string, string> = {};
-    req.forEach((key, value) => (headers[key] = value));
+    for (let i = 0; i < COPIED_HEADERS.length; i++) {
+      const value = req.getHeader(COPIED_HEADERS[i]!);
+      if (value !== '') headers[COPIED_HEADERS[i]!] = value;
+    }
     const parameters: string[] = [];
     for (let i = 0; i < parameterCount; i++) parameters.push(decodeParameter(req.getParameter(i) ?? ''));
+    const offered = headers['sec-websocket-protocol'];
     const request: UpgradeRequest = {
       url: req.getUrl(),
-      query: new URLSearchParams(req.getQuery() ?? ''),
+      query: parseQuery(req.getQuery() ?? ''),
       headers,
       parameters,
-      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
-      offeredProtocols: (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+      remoteAddress: remoteAddressOf(res),
+      offeredProtocols: offered === undefined ? NO_PROTOCOLS : offered.split(',').map((p) => p.trim()).filter(Boolean),
     };
-    const secKey = headers['sec-websocket-key'] ?? '';
-    const secExtensions = headers['sec-websocket-extensions'] ?? '';
+    const secKey = req.getHeader('sec-websocket-key');
+    const secExtensions = req.getHeader('sec-websocket-extensions');
     let aborted = false;
     res.onAborted(() => (aborted = true));
     const upgradeWith = (data: UserData, subprotocol: string): void => {
@@ -186,6 +193,42 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
       }
     },
   });
+}
+
+/** Request headers copied for the protocols (authentication and subprotocol negotiation). */
+const COPIED_HEADERS = ['authorization', 'x-auth-token', 'sec-websocket-protocol'] as const;
+const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
+
+/**
+ * The query as `Object.fromEntries(new URLSearchParams(query))` gives it (the last value of a
+ * repeated name), in a plain record (a `__proto__` parameter is dropped). Plain queries (tokens: no `%`, no `+`) are split
+ * directly, without URLSearchParams' per-request objects.
+ */
+export function parseQuery(query: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (query === '') return result;
+  if (query.indexOf('%') !== -1 || query.indexOf('+') !== -1) {
+    for (const [name, value] of new URLSearchParams(query)) result[name] = value;
+    return result;
+  }
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const equals = pair.indexOf('=');
+    if (equals === -1) result[pair] = '';
+    else result[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return result;
+}
+
+const addressDecoder = new TextDecoder();
+/** Sockets from one address (a proxy, a load generator) share one string instead of one each. */
+let lastRemoteAddress = '';
+
+function remoteAddressOf(res: HttpResponse): string {
+  const address = addressDecoder.decode(res.getRemoteAddressAsText());
+  if (address === lastRemoteAddress) return lastRemoteAddress;
+  lastRemoteAddress = address;
+  return address;
 }
 
 function decodeParameter(value: string): string {

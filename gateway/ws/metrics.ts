@@ -13,11 +13,17 @@ export interface WsMetrics {
 const protocolOf = (format: string): string => format.split('|', 1)[0]!;
 
 export function createWsMetrics(registry: Registry): WsMetrics {
-  const connections = new Gauge({
+  // Counted in plain numbers and read at scrape time: a connection storm then costs no
+  // label hashing (and no garbage) per socket.
+  const open: Record<string, number> = { ws: 0, drp: 0, salt: 0 };
+  new Gauge({
     name: 'corral_ws_connections',
     help: 'open websocket connections by kind (ws, drp, salt)',
     labelNames: ['kind'] as const,
     registers: [registry],
+    collect() {
+      for (const kind in open) this.set({ kind }, open[kind]!);
+    },
   });
   const messages = new Counter({
     name: 'corral_ws_messages_sent_total',
@@ -43,7 +49,6 @@ export function createWsMetrics(registry: Registry): WsMetrics {
     labelNames: ['kind'] as const,
     registers: [registry],
   });
-  for (const kind of ['ws', 'drp', 'salt']) connections.set({ kind }, 0);
   return {
     sent(format, count, size) {
       if (count === 0) return;
@@ -53,6 +58,6 @@ export function createWsMetrics(registry: Registry): WsMetrics {
     },
     lagged: (kind) => lagged.inc({ kind }),
     catchUp: (kind) => catchUps.inc({ kind }),
-    connected: (kind, delta) => connections.inc({ kind }, delta),
+    connected: (kind, delta) => void (open[kind] = (open[kind] ?? 0) + delta),
   };
 }

@@ -35,11 +35,50 @@ interface Pending {
   pending: true;
 }
 
-interface NativeState {
-  encoding: WireEncoding;
-  /** subscriptions by client id; `Pending` while a `sub` is still resolving (snapshot, time) */
-  subs: Map<string, Member | Pending>;
-  badFrames: number;
+type Subscription = Member | Pending;
+
+/**
+ * A native socket's protocol state. Subscriptions by client id: nearly every socket has one,
+ * so the first lives in two fields and a Map only exists from the second on (an idle socket
+ * then holds no hash table of its own).
+ */
+class NativeState {
+  badFrames = 0;
+  private firstId: string | null = null;
+  private first: Subscription | null = null;
+  private rest: Map<string, Subscription> | null = null;
+
+  constructor(readonly encoding: WireEncoding) {}
+
+  get size(): number {
+    return (this.firstId === null ? 0 : 1) + (this.rest?.size ?? 0);
+  }
+
+  has(id: string): boolean {
+    return this.firstId === id || (this.rest?.has(id) ?? false);
+  }
+
+  get(id: string): Subscription | undefined {
+    return this.firstId === id ? this.first! : this.rest?.get(id);
+  }
+
+  set(id: string, subscription: Subscription): void {
+    if (this.firstId === id || (this.firstId === null && !this.rest?.has(id))) {
+      this.firstId = id;
+      this.first = subscription;
+    } else {
+      (this.rest ??= new Map()).set(id, subscription);
+    }
+  }
+
+  delete(id: string): void {
+    if (this.firstId === id) {
+      this.firstId = null;
+      this.first = null;
+    } else {
+      this.rest?.delete(id);
+    }
+  }
 }
 
 export interface NativeOptions {
@@ -48,6 +87,28 @@ export interface NativeOptions {
 }
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+/**
+ * Event formats are immutable, so subscriptions with the same id and options share one
+ * (most clients use a handful of ids): a connection storm then builds no format, key or
+ * JSON of the id per socket. Bounded; the oldest goes first.
+ */
+class FormatCache {
+  private readonly formats = new Map<string, NativeEventFormat>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(id: string, encoding: WireEncoding, model: number, batch: boolean): NativeEventFormat {
+    const key = `${encoding}${model}${batch ? 'b' : 's'}${id}`;
+    let format = this.formats.get(key);
+    if (format === undefined) {
+      format = new NativeEventFormat(id, encoding, model, batch);
+      if (this.formats.size >= this.capacity) this.formats.delete(this.formats.keys().next().value!);
+      this.formats.set(key, format);
+    }
+    return format;
+  }
+}
 
 /** Role a command needs (DESIGN.md §7): tenant and watcher configuration `admin`, the rest `operate`. */
 export function roleForCommand(name: string): Role {
@@ -60,7 +121,7 @@ export function roleForCommand(name: string): Role {
 export function registerNativeProtocol(context: EndpointContext, options: NativeOptions): { broadcast(message: object): void } {
   const { hub, limits } = context;
   const { engine } = options;
-  const open = new Set<WsConnection>();
+  const formats = new FormatCache(1024);
 
   const stateOf = (connection: WsConnection): NativeState => connection.protocol as NativeState;
   const reply = (connection: WsConnection, message: object): void => {
@@ -81,16 +142,17 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
     refuse: 'close',
     authenticate: (request) => authenticateNative(context, request),
     accept(request) {
-      const offered = request.offeredProtocols.filter((p) => !p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
-      const chosen = offered.find((p) => p === NATIVE_MSGPACK || p === NATIVE_JSON);
-      if (offered.length > 0 && !chosen) {
-        throw new CorralError('bad-request', `unsupported subprotocol ${offered.join(', ')}: use ${NATIVE_JSON} or ${NATIVE_MSGPACK}`);
+      let chosen: string | undefined;
+      if (request.offeredProtocols.length > 0) {
+        const offered = request.offeredProtocols.filter((p) => !p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+        chosen = offered.find((p) => p === NATIVE_MSGPACK || p === NATIVE_JSON);
+        if (offered.length > 0 && !chosen) {
+          throw new CorralError('bad-request', `unsupported subprotocol ${offered.join(', ')}: use ${NATIVE_JSON} or ${NATIVE_MSGPACK}`);
+        }
       }
-      const state: NativeState = { encoding: chosen === NATIVE_MSGPACK ? 'msgpack' : 'json', subs: new Map(), badFrames: 0 };
+      const state = new NativeState(chosen === NATIVE_MSGPACK ? 'msgpack' : 'json');
       return { subprotocol: chosen ?? '', state };
     },
-    open: (connection) => void open.add(connection),
-    close: (connection) => void open.delete(connection),
     message(connection, data, isBinary) {
       const state = stateOf(connection);
       let message: unknown;
@@ -140,8 +202,8 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
   function subscribe(connection: WsConnection, frame: Record<string, unknown>): void {
     const state = stateOf(connection);
     const id = requireId(frame.id);
-    if (state.subs.has(id)) throw new CorralError('bad-request', `subscription id ${JSON.stringify(id)} is already in use on this socket`, { field: 'id' });
-    if (state.subs.size >= limits.maxSubscriptionsPerSocket) {
+    if (state.has(id)) throw new CorralError('bad-request', `subscription id ${JSON.stringify(id)} is already in use on this socket`, { field: 'id' });
+    if (state.size >= limits.maxSubscriptionsPerSocket) {
       throw new CorralError('bad-request', `too many subscriptions on this socket (limit ${limits.maxSubscriptionsPerSocket}); unsub some first`, {
         field: 'id',
         limit: limits.maxSubscriptionsPerSocket,
@@ -154,15 +216,14 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
     if (typeof model !== 'number' || !Number.isInteger(model) || model < MODEL_API.min || model > engine.ownModel) {
       throw new CorralError('bad-request', `field "model" must be an integer from ${MODEL_API.min} to ${engine.ownModel}`, { field: 'model' });
     }
-    for (const flag of ['batch', 'snapshot'] as const) {
-      if (frame[flag] !== undefined && typeof frame[flag] !== 'boolean') throw new CorralError('bad-request', `field "${flag}" must be true or false`, { field: flag });
-    }
+    checkFlag(frame, 'batch');
+    checkFlag(frame, 'snapshot');
     const specifier = frame.filter ? `${select}.${frame.filter}` : select;
     if (frame.filter && select.split('.').length > 3) {
       throw new CorralError('bad-request', 'give the filter either inside "select" (type.action.key.filter) or in "filter", not both', { field: 'filter' });
     }
     const from = parseFrom(frame.from);
-    const format = new NativeEventFormat(id, state.encoding, model, frame.batch === true);
+    const format = formats.get(id, state.encoding, model, frame.batch === true);
     let group;
     try {
       group = hub.group('native', [specifier], format, connection.scope);
@@ -172,9 +233,17 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
       }
       throw error;
     }
+    // Nothing to wait for (no snapshot, a start this node has folded): the subscription starts
+    // in this turn, without a reservation, promise or closure per socket.
+    const ready = frame.snapshot === true ? null : foldedFrom(engine, from);
+    if (ready !== null) {
+      reply(connection, { op: 'subscribed', id, position: ready });
+      state.set(id, hub.join(connection, group, ready));
+      return;
+    }
     // Reserve the id now: an `unsub` arriving while the start position resolves cancels it.
     const reservation: Pending = { pending: true };
-    state.subs.set(id, reservation);
+    state.set(id, reservation);
     hub.retain(group);
     void (async () => {
       let position: number;
@@ -184,18 +253,18 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
         if (frame.snapshot === true) items = await snapshotItems(engine, specifier, connection.scope, position, model);
       } catch (error) {
         hub.release(group);
-        if (state.subs.get(id) !== reservation) return;
-        state.subs.delete(id);
+        if (state.get(id) !== reservation) return;
+        state.delete(id);
         fail(connection, id, error);
         return;
       }
-      if (connection.closed || state.subs.get(id) !== reservation) {
+      if (connection.closed || state.get(id) !== reservation) {
         hub.release(group);
         return;
       }
       reply(connection, { op: 'subscribed', id, position });
       if (items) reply(connection, { op: 'snapshot', id, position, items });
-      state.subs.set(id, hub.join(connection, group, position));
+      state.set(id, hub.join(connection, group, position));
       hub.release(group);
     })();
   }
@@ -203,9 +272,9 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
   function unsubscribe(connection: WsConnection, frame: Record<string, unknown>): void {
     const state = stateOf(connection);
     const id = requireId(frame.id);
-    if (!state.subs.has(id)) throw new CorralError('not-found', `no subscription ${JSON.stringify(id)} on this socket`, { field: 'id' });
-    const member = state.subs.get(id);
-    state.subs.delete(id);
+    if (!state.has(id)) throw new CorralError('not-found', `no subscription ${JSON.stringify(id)} on this socket`, { field: 'id' });
+    const member = state.get(id);
+    state.delete(id);
     if (member && !('pending' in member)) hub.leave(member);
     reply(connection, { op: 'unsubscribed', id });
   }
@@ -231,20 +300,21 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
 
   return {
     broadcast(message: object): void {
-      for (const connection of open) reply(connection, message);
+      // the registry already lists every socket: no second per-socket set for native ones
+      for (const connection of context.registry.values()) if (connection.kind === 'ws') reply(connection, message);
     },
   };
 }
 
 async function authenticateNative(context: EndpointContext, request: UpgradeRequest): Promise<Principal> {
   const authenticator = context.gateway.authenticator;
-  const fromProtocol = request.offeredProtocols.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
-  if (fromProtocol && !request.headers.authorization && !request.query.get('token')) {
+  const fromProtocol = request.offeredProtocols.length === 0 ? undefined : request.offeredProtocols.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+  if (fromProtocol && !request.headers.authorization && !request.query.token) {
     return authenticator.authenticateToken(fromProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
   }
-  const principal = await authenticator.authenticateRequest({ headers: request.headers, query: Object.fromEntries(request.query) }, false);
-  if (Object.keys(principal.tenants).length === 0) throw new CorralError('forbidden', `${principal.subject} has no tenant`);
-  return principal;
+  const principal = await authenticator.authenticateRequest(request, false);
+  for (const _tenant in principal.tenants) return principal;
+  throw new CorralError('forbidden', `${principal.subject} has no tenant`);
 }
 
 function decodeFrame(encoding: WireEncoding, data: ArrayBuffer, isBinary: boolean): unknown {
@@ -264,6 +334,10 @@ function decodeFrame(encoding: WireEncoding, data: ArrayBuffer, isBinary: boolea
   }
 }
 
+function checkFlag(frame: Record<string, unknown>, flag: 'batch' | 'snapshot'): void {
+  if (frame[flag] !== undefined && typeof frame[flag] !== 'boolean') throw new CorralError('bad-request', `field "${flag}" must be true or false`, { field: flag });
+}
+
 function requireId(id: unknown): string {
   if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) {
     throw new CorralError('bad-request', `field "id" must be a non-empty string of at most ${MAX_ID_LENGTH} characters`, { field: 'id' });
@@ -279,6 +353,13 @@ function parseFrom(from: unknown): From {
   if (typeof from === 'number' && Number.isInteger(from) && from >= 0) return from;
   if (from !== null && typeof from === 'object' && typeof (from as { time?: unknown }).time === 'string') return { time: (from as { time: string }).time };
   throw new CorralError('bad-request', 'field "from" must be "now", "start", a position (integer >= 0) or {"time": ISO 8601}', { field: 'from' });
+}
+
+/** The start position when it needs no waiting (`now`, `start`, a position already folded); else null. */
+function foldedFrom(engine: ProjectionEngine, from: From): number | null {
+  if (from === 'now') return engine.position;
+  if (from === 'start') return 0;
+  return typeof from === 'number' && from <= engine.position ? from : null;
 }
 
 /** The position a subscription starts after; waits for the engine when a client is ahead of this node. */

@@ -10,18 +10,31 @@ export interface TenantScope {
   readonly key: string;
   readonly all: boolean;
   readonly tenants: ReadonlySet<string>;
+  /** the tenants sorted, as the connections view lists them (`['*']` for all); frozen, shared */
+  readonly list: readonly string[];
 }
 
-const ALL: TenantScope = Object.freeze({ key: '*', all: true, tenants: new Set<string>() });
+const ALL: TenantScope = Object.freeze({ key: '*', all: true, tenants: new Set<string>(), list: Object.freeze(['*']) });
+
+/**
+ * One scope object per principal: verified tokens are cached as one `Principal`, so every
+ * socket of a client shares its scope instead of holding its own Set (memory per idle socket).
+ */
+const scopes = new WeakMap<Principal, TenantScope>();
 
 export function scopeOf(principal: Principal): TenantScope {
   if (principal.tenants['*'] !== undefined) return ALL;
-  const tenants = Object.keys(principal.tenants).sort();
-  return { key: tenants.join(','), all: false, tenants: new Set(tenants) };
+  let scope = scopes.get(principal);
+  if (scope === undefined) {
+    const tenants = Object.freeze(Object.keys(principal.tenants).sort());
+    scope = Object.freeze({ key: tenants.join(','), all: false, tenants: new Set(tenants), list: tenants });
+    scopes.set(principal, scope);
+  }
+  return scope;
 }
 
-/** The tenants a connection is listed under in the connections view. */
-export const scopeTenants = (scope: TenantScope): string[] => (scope.all ? ['*'] : [...scope.tenants]);
+/** The tenants a connection is listed under in the connections view (a shared frozen array). */
+export const scopeTenants = (scope: TenantScope): readonly string[] => scope.list;
 
 /**
  * Tenancy of a change (DESIGN.md §7): a tenant's events for principals of that tenant;
