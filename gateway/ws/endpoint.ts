@@ -119,7 +119,7 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
         connection.protocol = accepted.state;
         upgradeWith({ connection }, accepted.subprotocol);
       },
-      (error: unknown) => refuse(error),
+      refuse,
     );
 
     function refuse(error: unknown): void {

@@ -7,6 +7,7 @@ import type { Member } from './fanout.js';
 import type { WsConnection } from './connections.js';
 import { CLOSE, registerEndpoint, type EndpointContext, type UpgradeRequest } from './endpoint.js';
 import { NativeEventFormat, encodeMessage, type WireEncoding } from './frames.js';
+import { scopeOf } from './scope.js';
 import { snapshotItems } from './snapshot.js';
 
 /**
@@ -87,6 +88,8 @@ export interface NativeOptions {
 }
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+/** Like Buffer#toString('utf8') (bad bytes become U+FFFD, a BOM is kept), without a Buffer per frame. */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * Event formats are immutable, so subscriptions with the same id and options share one
@@ -306,15 +309,20 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
   };
 }
 
-async function authenticateNative(context: EndpointContext, request: UpgradeRequest): Promise<Principal> {
+function authenticateNative(context: EndpointContext, request: UpgradeRequest): Promise<Principal> {
   const authenticator = context.gateway.authenticator;
   const fromProtocol = request.offeredProtocols.length === 0 ? undefined : request.offeredProtocols.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
   if (fromProtocol && !request.headers.authorization && !request.query.token) {
     return authenticator.authenticateToken(fromProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
   }
-  const principal = await authenticator.authenticateRequest(request, false);
-  for (const _tenant in principal.tenants) return principal;
-  throw new CorralError('forbidden', `${principal.subject} has no tenant`);
+  return authenticator.authenticateRequest(request, false).then(requireTenant);
+}
+
+/** A principal without any tenant could see nothing: refused. Reads the (cached) scope, not the claims. */
+function requireTenant(principal: Principal): Principal {
+  const scope = scopeOf(principal);
+  if (!scope.all && scope.tenants.size === 0) throw new CorralError('forbidden', `${principal.subject} has no tenant`);
+  return principal;
 }
 
 function decodeFrame(encoding: WireEncoding, data: ArrayBuffer, isBinary: boolean): unknown {
@@ -326,7 +334,7 @@ function decodeFrame(encoding: WireEncoding, data: ArrayBuffer, isBinary: boolea
       throw new CorralError('bad-request', `frame is not valid msgpack: ${(error as Error).message}`.slice(0, 200));
     }
   }
-  const text = Buffer.from(data).toString('utf8');
+  const text = utf8.decode(data);
   try {
     return JSON.parse(text);
   } catch (error) {
