@@ -63,6 +63,8 @@ export class TokenService {
   private readonly rules: readonly AuthorizationRule[];
   private readonly external: { key: KeyObject | JWTVerifyGetKey; config: ExternalIssuerConfig } | null;
   private readonly verified = new Map<string, { principal: Principal; validUntil: number }>();
+  /** verifications under way, by token (an entry lives until its check settles) */
+  private readonly verifying = new Map<string, Promise<Principal>>();
 
   constructor(options: TokenServiceOptions) {
     this.secret = options.secret;
@@ -94,12 +96,22 @@ export class TokenService {
    * Verifies a JWT; throws `unauthenticated` with the reason (expired, malformed, bad
    * signature...). Verified tokens are remembered (exact string, bounded, at most 5
    * minutes and never past their expiry): clients send the same token on every request,
-   * and a cache hit costs a map lookup instead of a signature check.
+   * and a cache hit costs a map lookup instead of a signature check. Concurrent checks of
+   * one token (a thousand clients reconnecting at once) share a single verification.
    */
   async verify(token: string): Promise<Principal> {
     const cached = this.verified.get(token);
     if (cached && cached.validUntil > Date.now()) return cached.principal;
     if (cached) this.verified.delete(token);
+    let pending = this.verifying.get(token);
+    if (pending === undefined) {
+      pending = this.verifyAndRemember(token).finally(() => this.verifying.delete(token));
+      this.verifying.set(token, pending);
+    }
+    return pending;
+  }
+
+  private async verifyAndRemember(token: string): Promise<Principal> {
     const principal = await this.verifyUncached(token);
     const validUntil = Math.min(principal.expiresAt ?? Infinity, Date.now() + VERIFIED_CACHE_MS);
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);

@@ -139,8 +139,9 @@ export class FanoutHub {
   /** Finds or creates the group; the caller then `join`s a member to it. Throws FilterSyntaxError. */
   group(domain: MatchDomain, specifiers: readonly string[], format: FrameFormat, scope: TenantScope): DeliveryGroup {
     const compiled = specifiers.map((text) => this.domains[domain].add(text));
-    const keys = [...new Set(compiled.map((matcher) => matcher.key))].sort();
-    const key = `${domain}|${format.key}|${scope.key}|${keys.join('\n')}`;
+    // one specifier (the usual native `sub`): no set, sort or join to build the key
+    const keys = compiled.length === 1 ? compiled[0]!.key : [...new Set(compiled.map((matcher) => matcher.key))].sort().join('\n');
+    const key = `${domain}|${format.key}|${scope.key}|${keys}`;
     const existing = this.groups.get(key);
     if (existing) {
       for (const matcher of compiled) this.domains[domain].release(matcher);
@@ -179,7 +180,7 @@ export class FanoutHub {
     const member = new Member(outlet, group, from);
     group.refs++;
     outlet.members.add(member);
-    this.liveHandlers.set(member, onLive);
+    if (onLive) this.liveHandlers.set(member, onLive);
     this.catchUp(member);
     return member;
   }
@@ -209,7 +210,8 @@ export class FanoutHub {
     this.release(member.group);
   }
 
-  private readonly liveHandlers = new Map<Member, ((member: Member, position: number) => void) | undefined>();
+  /** only for members that asked to hear when they go live */
+  private readonly liveHandlers = new Map<Member, (member: Member, position: number) => void>();
 
   /** Keeps a group alive while a subscription is still being set up (before `join`). */
   retain(group: DeliveryGroup): void {

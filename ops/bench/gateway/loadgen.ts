@@ -87,6 +87,13 @@ export class LoadGenerator {
     return (await this.next()) as unknown as LoadReport;
   }
 
+  /** Stops the generator and resolves once its process (and so every socket) is gone. */
+  async close(): Promise<void> {
+    const exited = new Promise((resolve) => (this.child.exitCode !== null ? resolve(undefined) : this.child.once('exit', resolve)));
+    this.stop();
+    await exited;
+  }
+
   stop(): void {
     this.child.stdin!.end('exit\n');
     setTimeout(() => this.child.kill('SIGKILL'), 2000).unref();

@@ -33,7 +33,10 @@ export interface Result {
   p50Ms: number;
   p99Ms: number;
   latencyClientCpuPercent: number;
+  /** RSS growth per connection of a second wave of idle subscribers */
   memoryPerIdleConnectionBytes: number;
+  /** the same for the first wave, which includes one-time growth */
+  firstWaveBytesPerConnection: number;
 }
 
 const round = (n: number, digits = 0): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
@@ -70,10 +73,20 @@ async function startProfile(file: string): Promise<{ stop(): Promise<void> }> {
 }
 
 async function measure(peer: Peer, subscribers: number, framing: Framing): Promise<Result> {
+  // Memory per idle connection: RSS growth from a second wave of as many idle subscribers.
+  // The first wave's growth also holds one-time costs (the heap grown by the connect storm,
+  // allocator arenas) that later connections reuse; it is reported beside.
   const rssBefore = await settledRss(peer);
   const clients = new LoadGenerator(peer.client, subscribers, GROUPS);
   await clients.ready();
-  const memoryPerIdleConnectionBytes = ((await settledRss(peer)) - rssBefore) / subscribers;
+  const rssFirstWave = await settledRss(peer);
+  const secondWave = new LoadGenerator(peer.client, subscribers, GROUPS);
+  await secondWave.ready();
+  const rssSecondWave = await settledRss(peer);
+  await secondWave.close();
+  await sleep(500);
+  const firstWaveBytesPerConnection = (rssFirstWave - rssBefore) / subscribers;
+  const memoryPerIdleConnectionBytes = (rssSecondWave - rssFirstWave) / subscribers;
 
   // Throughput: the publisher as fast as the server accepts, until every subscriber has its events.
   // At most DELIVERIES deliveries, and publishing stops after PUBLISH_MS for slow peers.
@@ -137,6 +150,7 @@ async function measure(peer: Peer, subscribers: number, framing: Framing): Promi
     p99Ms: round(latency.p99Ms, 2),
     latencyClientCpuPercent: round(latency.cpuPercent),
     memoryPerIdleConnectionBytes: round(memoryPerIdleConnectionBytes),
+    firstWaveBytesPerConnection: round(firstWaveBytesPerConnection),
   };
 }
 
