@@ -98,7 +98,7 @@ const md = [
   'Each measurement runs in a fresh process; the subscribers are one C load generator process (`ops/bench/gateway/loadgen.c`) that only walks',
   'frame headers and counts events, so it is not the bottleneck (its CPU is shown: 100% = one core).',
   'Throughput: the publisher as fast as each server accepts, until every subscriber has all its events. Latency: append -> receipt at half that rate.',
-  'Memory: server RSS growth per idle subscribed connection, after forced garbage collection, for a second wave of as many subscribers as the first',
+  'Memory: server RSS growth per idle subscribed connection, after forced garbage collection, over two more waves of as many subscribers as the first',
   '(the first wave also pays one-time growth, such as the heap grown by the connect storm, that later connections reuse: shown as "first wave").',
   '',
   '| peer | framing | subscribers | events/s delivered | frames/s | server CPU % | client CPU % | p50 ms | p99 ms | B per idle conn | first wave B |',

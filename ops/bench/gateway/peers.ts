@@ -8,7 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -243,8 +243,9 @@ export async function startNats(): Promise<Peer | string> {
     if (!binary) return `nats-server is not installed and apt-get install failed (${(install.stderr || install.stdout || '').trim().split('\n').at(-1)})`;
   }
   const dir = mkdtempSync(join(tmpdir(), 'corral-nats-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const wsPort = port + 1;
+  // ports the kernel hands out now (a random pick collided with the load generator's ephemeral ports)
+  const port = await freePort();
+  const wsPort = await freePort();
   const config = join(dir, 'nats.conf');
   writeFileSync(
     config,
@@ -286,6 +287,17 @@ export async function startNats(): Promise<Peer | string> {
       await new Promise((resolve) => child.once('exit', resolve));
     },
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 async function connectWithRetry(port: number, output: () => string): Promise<Socket> {

@@ -5,6 +5,7 @@
 //   node --expose-gc dist/ops/bench/gateway/run.js <peer> <subscribers> <framing>
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
+import { pathToFileURL } from 'node:url';
 import { LoadGenerator } from './loadgen.js';
 import { makeEvents, PEERS, type Framing, type Peer } from './peers.js';
 
@@ -33,7 +34,7 @@ export interface Result {
   p50Ms: number;
   p99Ms: number;
   latencyClientCpuPercent: number;
-  /** RSS growth per connection of a second wave of idle subscribers */
+  /** RSS growth per connection of two more waves of idle subscribers after the first */
   memoryPerIdleConnectionBytes: number;
   /** the same for the first wave, which includes one-time growth */
   firstWaveBytesPerConnection: number;
@@ -73,20 +74,25 @@ async function startProfile(file: string): Promise<{ stop(): Promise<void> }> {
 }
 
 async function measure(peer: Peer, subscribers: number, framing: Framing): Promise<Result> {
-  // Memory per idle connection: RSS growth from a second wave of as many idle subscribers.
-  // The first wave's growth also holds one-time costs (the heap grown by the connect storm,
-  // allocator arenas) that later connections reuse; it is reported beside.
+  // Memory per idle connection: RSS growth over two more waves of as many idle subscribers,
+  // held together, per connection. The first wave's growth also holds one-time costs (the
+  // heap grown by the connect storm, allocator arenas) that later connections reuse; it is
+  // reported beside.
   const rssBefore = await settledRss(peer);
   const clients = new LoadGenerator(peer.client, subscribers, GROUPS);
   await clients.ready();
   const rssFirstWave = await settledRss(peer);
-  const secondWave = new LoadGenerator(peer.client, subscribers, GROUPS);
-  await secondWave.ready();
-  const rssSecondWave = await settledRss(peer);
-  await secondWave.close();
-  await sleep(500);
+  const extraWaves: LoadGenerator[] = [];
+  for (let wave = 0; wave < 2; wave++) {
+    const generator = new LoadGenerator(peer.client, subscribers, GROUPS);
+    extraWaves.push(generator);
+    await generator.ready();
+  }
+  const rssLastWave = await settledRss(peer);
+  for (const generator of extraWaves) await generator.close();
+  await sleep(3000); // the servers finish closing those sockets before anything is timed
   const firstWaveBytesPerConnection = (rssFirstWave - rssBefore) / subscribers;
-  const memoryPerIdleConnectionBytes = (rssSecondWave - rssFirstWave) / subscribers;
+  const memoryPerIdleConnectionBytes = (rssLastWave - rssFirstWave) / (extraWaves.length * subscribers);
 
   // Throughput: the publisher as fast as the server accepts, until every subscriber has its events.
   // At most DELIVERIES deliveries, and publishing stops after PUBLISH_MS for slow peers.
@@ -154,23 +160,29 @@ async function measure(peer: Peer, subscribers: number, framing: Framing): Promi
   };
 }
 
-
-const [name, count, framing] = process.argv.slice(2) as [string, string, Framing];
-const start = PEERS[name];
-if (!start || !['event', 'batch'].includes(framing) || !(Number(count) > 0)) {
-  process.stderr.write(`usage: run.js <${Object.keys(PEERS).join('|')}> <subscribers> <event|batch>\n`);
-  process.exit(2);
-}
-const peer = await start(framing);
-if (typeof peer === 'string') {
-  process.stdout.write(`${JSON.stringify({ skipped: peer })}\n`);
+/** Run as a script (the orchestrator imports this module only for its constants and types). */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [name, count, framing] = process.argv.slice(2) as [string, string, Framing];
+  const start = PEERS[name];
+  if (!start || !['event', 'batch'].includes(framing) || !(Number(count) > 0)) {
+    process.stderr.write(`usage: run.js <${Object.keys(PEERS).join('|')}> <subscribers> <event|batch>\n`);
+    process.exit(2);
+  }
+  const peer = await start(framing).catch((error: Error) => ({ failed: `could not start: ${error.message.split('\n')[0]}` }));
+  if (typeof peer === 'object' && 'failed' in peer) {
+    process.stdout.write(`${JSON.stringify(peer)}\n`);
+    process.exit(0);
+  }
+  if (typeof peer === 'string') {
+    process.stdout.write(`${JSON.stringify({ skipped: peer })}\n`);
+    process.exit(0);
+  }
+  try {
+    process.stdout.write(`${JSON.stringify(await measure(peer, Number(count), framing))}\n`);
+  } catch (error) {
+    process.stdout.write(`${JSON.stringify({ failed: (error as Error).message })}\n`);
+  } finally {
+    await peer.stop();
+  }
   process.exit(0);
 }
-try {
-  process.stdout.write(`${JSON.stringify(await measure(peer, Number(count), framing))}\n`);
-} catch (error) {
-  process.stdout.write(`${JSON.stringify({ failed: (error as Error).message })}\n`);
-} finally {
-  await peer.stop();
-}
-process.exit(0);
