@@ -45,6 +45,8 @@ typedef struct {
   unsigned char *nats; /* nats: unconsumed protocol bytes carried across frames */
   size_t nlen, ncap;
   uint64_t events, frames;
+  uint64_t last_pos; /* corral: position of the newest event seen */
+  uint64_t lagged;   /* corral: `lagged` notices received */
 } conn_t;
 
 static enum kind kind;
@@ -60,6 +62,10 @@ static struct timespec reset_wall;
 static struct rusage reset_usage;
 
 static const char EVENT_MARK[] = "{\"op\":\"event\"";
+static const char POS_MARK[] = "\"pos\":";
+static const char LAGGED_MARK[] = "\"op\":\"lagged\"";
+static uint64_t target_pos;
+static int target_set;
 static const char TIME_MARK[] = "\"t\":";
 
 static double now_ms(void) {
@@ -171,16 +177,28 @@ static void sample(const unsigned char *p, size_t n) {
   if (t > 0) samples[nsamples++] = now_ms() - t;
 }
 
-static uint64_t count_marks(const unsigned char *p, size_t n) {
+/* Counts events; *last points at the newest event's marker (NULL when none). */
+static uint64_t count_marks(const unsigned char *p, size_t n, const unsigned char **last) {
   uint64_t found = 0;
   const unsigned char *end = p + n;
+  *last = NULL;
   while (p < end) {
     const unsigned char *at = memmem(p, (size_t)(end - p), EVENT_MARK, sizeof EVENT_MARK - 1);
     if (!at) break;
     found++;
+    *last = at;
     p = at + sizeof EVENT_MARK - 1;
   }
   return found;
+}
+
+/* The event's own position: the first `"pos":` after its marker (`"sub"` comes before it and is a JSON string). */
+static uint64_t event_position(const unsigned char *event, const unsigned char *end) {
+  const unsigned char *at = memmem(event, (size_t)(end - event), POS_MARK, sizeof POS_MARK - 1);
+  if (!at) return 0;
+  uint64_t value = 0;
+  for (at += sizeof POS_MARK - 1; at < end && *at >= '0' && *at <= '9'; at++) value = value * 10 + (uint64_t)(*at - '0');
+  return value;
 }
 
 static int ready_count;
@@ -250,10 +268,16 @@ static void on_payload(conn_t *c, int opcode, const unsigned char *p, size_t n) 
     }
     return;
   }
-  uint64_t events = count_marks(p, n);
-  if (events == 0) return;
+  const unsigned char *last = NULL;
+  uint64_t events = count_marks(p, n, &last);
+  if (events == 0) {
+    if (memmem(p, n, LAGGED_MARK, sizeof LAGGED_MARK - 1)) c->lagged++;
+    return;
+  }
   c->events += events;
   c->frames++;
+  uint64_t position = event_position(last, p + n);
+  if (position > c->last_pos) c->last_pos = position;
   sample(p, n);
 }
 
@@ -380,6 +404,23 @@ static void report(void) {
   fflush(stdout);
 }
 
+/* Answers a pending "target" once every client has seen it. */
+static void check_target(void) {
+  if (!target_set) return;
+  uint64_t min_events = UINT64_MAX, max_events = 0;
+  int lagged = 0;
+  for (int i = 0; i < count; i++) {
+    if (conns[i].last_pos < target_pos) return;
+    if (conns[i].events < min_events) min_events = conns[i].events;
+    if (conns[i].events > max_events) max_events = conns[i].events;
+    if (conns[i].lagged) lagged++;
+  }
+  target_set = 0;
+  printf("{\"reached\":%llu,\"minEvents\":%llu,\"maxEvents\":%llu,\"lagged\":%d}\n", (unsigned long long)target_pos, (unsigned long long)min_events,
+         (unsigned long long)max_events, lagged);
+  fflush(stdout);
+}
+
 static void on_stdin(void) {
   static char line[256];
   static size_t have;
@@ -391,6 +432,11 @@ static void on_stdin(void) {
     *eol = 0;
     if (strncmp(line, "reset", 5) == 0) reset(strtoull(line + 5, NULL, 10));
     else if (strcmp(line, "report") == 0) report();
+    else if (strncmp(line, "target ", 7) == 0) {
+      target_pos = strtoull(line + 7, NULL, 10);
+      target_set = 1;
+      check_target();
+    }
     else if (strcmp(line, "exit") == 0) exit(0);
     size_t used = (size_t)(eol + 1 - line);
     memmove(line, eol + 1, have - used);
@@ -462,5 +508,6 @@ int main(int argc, char **argv) {
       on_readable(c);
       if (c->state == CLOSED) epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
     }
+    check_target();
   }
 }

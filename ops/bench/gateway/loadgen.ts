@@ -3,7 +3,7 @@
 // into the temp directory with the machine's C compiler.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,11 +23,13 @@ export function buildLoadgen(): string {
   const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
   const binary = join(tmpdir(), `corral-loadgen-${hash}`);
   if (existsSync(binary)) return binary;
-  const compiled = spawnSync('cc', ['-O2', '-Wall', '-o', `${binary}.tmp`, source], { encoding: 'utf8' });
+  // compiled under a name of this process's own, then renamed: concurrent builders never share a half-written file
+  const partial = `${binary}.${process.pid}.tmp`;
+  const compiled = spawnSync('cc', ['-O2', '-Wall', '-o', partial, source], { encoding: 'utf8' });
   if (compiled.error || compiled.status !== 0) {
     throw new Error(`the load generator needs a C compiler (apt-get install gcc): ${compiled.error?.message ?? compiled.stderr.trim()}`);
   }
-  spawnSync('mv', [`${binary}.tmp`, binary]);
+  renameSync(partial, binary);
   return binary;
 }
 
@@ -41,6 +43,14 @@ export interface LoadReport {
   p50Ms: number;
   p99Ms: number;
   cpuPercent: number;
+}
+
+export interface Reached {
+  reached: number;
+  minEvents: number;
+  maxEvents: number;
+  /** clients that received `lagged` at least once */
+  lagged: number;
 }
 
 /** One load generator process: `count` clients of `target` in `groups` groups. */
@@ -92,6 +102,12 @@ export class LoadGenerator {
     const exited = new Promise((resolve) => (this.child.exitCode !== null ? resolve(undefined) : this.child.once('exit', resolve)));
     this.stop();
     await exited;
+  }
+
+  /** Resolves once every client has seen an event at `position` or later (corral peers). */
+  async reach(position: number, timeoutMs = 120_000): Promise<Reached> {
+    this.child.stdin!.write(`target ${position}\n`);
+    return (await this.next(timeoutMs)) as unknown as Reached;
   }
 
   stop(): void {
