@@ -80,6 +80,54 @@ function checkEvent(stream: string, index: number, event: unknown): asserts even
   if (e.schema !== undefined && (!Number.isSafeInteger(e.schema) || (e.schema as number) < 1)) fail('schema', 'must be an integer >= 1');
   if (!('data' in e) || e.data === undefined) fail('data', 'is required (use null for no payload)');
   if (e.meta !== undefined && (typeof e.meta !== 'object' || e.meta === null || Array.isArray(e.meta))) fail('meta', 'must be an object when given');
+  for (const field of ['data', 'meta'] as const) {
+    if (!hasProtoKey(e[field])) continue;
+    throw new InvalidArgumentError(
+      `${where}: invalid ${field}: a member named "__proto__" at ${field}${protoKeyPath(e[field])} cannot be stored (MessagePack decoders rename it); rename it`,
+      { stream, index, field },
+    );
+  }
+}
+
+const isNested = (value: unknown): value is object => typeof value === 'object' && value !== null && !ArrayBuffer.isView(value);
+
+/**
+ * Whether a value holds an own member named `__proto__` (JSON.parse makes one from
+ * `{"__proto__":...}`). Such a member would not survive the store: msgpackr renames it on
+ * decoding (prototype-pollution safety), so it would come back changed. Runs on every
+ * appended event, so it allocates nothing for flat payloads; iterative, so hostile nesting
+ * cannot overflow the stack.
+ */
+function hasProtoKey(value: unknown): boolean {
+  if (!isNested(value)) return false;
+  let stack: object[] | null = null;
+  for (let current: object | undefined = value; current !== undefined; current = stack?.pop()) {
+    if (Array.isArray(current)) {
+      for (const item of current as unknown[]) if (isNested(item)) (stack ??= []).push(item);
+      continue;
+    }
+    if (Object.hasOwn(current, '__proto__')) return true;
+    for (const key in current) {
+      const member = (current as Record<string, unknown>)[key];
+      if (isNested(member)) (stack ??= []).push(member);
+    }
+  }
+  return false;
+}
+
+/** The path (`.a[2].__proto__`) of a `__proto__` member, for the error message (only on that error). */
+function protoKeyPath(value: unknown): string {
+  const stack: { value: unknown; path: string }[] = [{ value, path: '' }];
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    if (!isNested(entry.value)) continue;
+    if (Array.isArray(entry.value)) {
+      entry.value.forEach((item: unknown, i) => stack.push({ value: item, path: `${entry!.path}[${i}]` }));
+      continue;
+    }
+    if (Object.hasOwn(entry.value, '__proto__')) return `${entry.path}.__proto__`;
+    for (const [key, member] of Object.entries(entry.value)) stack.push({ value: member, path: `${entry.path}.${key}` });
+  }
+  return '';
 }
 
 export function checkPosition(what: string, value: unknown, fallback: number): number {

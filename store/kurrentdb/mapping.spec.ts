@@ -217,7 +217,11 @@ describe('envelope <-> KurrentDB event', () => {
   });
 
   it('round-trips arbitrary payloads and optional fields', () => {
-    const payload = fc.jsonValue().filter((v) => v !== undefined).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+    // `__proto__` members are refused by the shared validation before any backend encodes (store/validation.ts)
+    const payload = fc
+      .jsonValue()
+      .filter((v) => v !== undefined && !JSON.stringify(v).includes('"__proto__":'))
+      .map((v) => JSON.parse(JSON.stringify(v)) as unknown);
     fc.assert(
       fc.property(corralStream, payload, fc.option(fc.constant('acme'), { nil: undefined }), fc.integer({ min: 1, max: 9 }), (stream, data, tenant, schema) => {
         const event: EventToAppend = { type: 'jobs', action: 'return', key: 'acme:1', data, schema, ...(tenant === undefined ? {} : { tenant }) };
