@@ -155,20 +155,14 @@ export async function startRawUws(framing: Framing): Promise<Peer> {
  * corked so each socket gets one write per publish.
  */
 export async function startWsReference(framing: Framing): Promise<Peer> {
-  return startNodeGateway(framing, 'ws (reference)', true, (ws, payloads) => {
+  return startNodeGateway(framing, 'ws (reference)', true, (payloads) => payloads, (ws, payloads) => {
     for (const payload of payloads) ws.send(payload, { binary: false });
   });
 }
 
 /** The broadcast of ws's README: the event's JSON text sent to each client, no cork (ws frames the text per send). */
 export async function startWsPlain(framing: Framing): Promise<Peer> {
-  let texts: string[] = [];
-  let textsOf: Buffer[] | null = null;
-  return startNodeGateway(framing, 'ws (plain)', false, (ws, payloads) => {
-    if (textsOf !== payloads) {
-      textsOf = payloads;
-      texts = payloads.map((payload) => payload.toString());
-    }
+  return startNodeGateway(framing, 'ws (plain)', false, (payloads) => payloads.map((payload) => payload.toString()), (ws, texts) => {
     for (const text of texts) ws.send(text);
   });
 }
@@ -179,19 +173,24 @@ export async function startWsPlain(framing: Framing): Promise<Peer> {
  * gateway can do, shown so the comparison does not rest on ws.send's own overhead.
  */
 export async function startNodeFramed(framing: Framing): Promise<Peer> {
-  let frames: Buffer[] = [];
-  let framesOf: Buffer[] | null = null;
-  return startNodeGateway(framing, 'node (pre-framed)', true, (ws, payloads) => {
-    if (framesOf !== payloads) {
-      framesOf = payloads;
-      frames = payloads.flatMap((payload) => Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false, generateMask: undefined, maskBuffer: undefined }));
-    }
+  const frame = (payload: Buffer): Buffer[] => Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false, generateMask: undefined, maskBuffer: undefined });
+  return startNodeGateway(framing, 'node (pre-framed)', true, (payloads) => payloads.flatMap(frame), (ws, frames) => {
     const socket = (ws as unknown as { _socket: Socket })._socket;
     for (const chunk of frames) socket.write(chunk);
   });
 }
 
-async function startNodeGateway(framing: Framing, name: string, cork: boolean, send: (ws: WsSocket, payloads: Buffer[]) => void): Promise<Peer> {
+/**
+ * A Node gateway on the ws package: `prepare` runs once per group and publish (one encoding
+ * per group), `send` once per socket, corked when `cork` is set.
+ */
+async function startNodeGateway<Prepared>(
+  framing: Framing,
+  name: string,
+  cork: boolean,
+  prepare: (payloads: Buffer[]) => Prepared,
+  send: (ws: WsSocket, prepared: Prepared) => void,
+): Promise<Peer> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const groups = new Map<string, Set<WsSocket>>();
@@ -210,16 +209,16 @@ async function startNodeGateway(framing: Framing, name: string, cork: boolean, s
     publish(group, events) {
       // the filter: the group's key, evaluated once per event and group
       const matching = events.filter((e) => `bench:g${e.group}:0` === `bench:g${group}:0`);
-      const payloads = corralLikeFrames(matching, position + 1, framing);
+      const prepared = prepare(corralLikeFrames(matching, position + 1, framing));
       position += events.length;
       for (const ws of groups.get(`g${group}`) ?? []) {
         if (!cork) {
-          send(ws, payloads);
+          send(ws, prepared);
           continue;
         }
         const socket = (ws as unknown as { _socket: Socket })._socket;
         socket.cork();
-        send(ws, payloads);
+        send(ws, prepared);
         socket.uncork();
       }
     },
