@@ -134,7 +134,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
   };
   services.commands = commands;
   services.actors = runtime;
-  registerCommandRoutes(gateway, { dispatch: commands, engine: services.engine ?? null });
+  registerCommandRoutes(gateway, { dispatch: commands, roleOf: table.roleOf, engine: services.engine ?? null });
   registerLogRoutes(gateway, { store: context.store });
   gateway.capabilities.add('http.commands');
   gateway.capabilities.add('http.logs');

@@ -2,10 +2,13 @@ import { InvalidArgumentError, NotFoundError, isWrongExpectedRevisionError } fro
 import type { ProjectionEngine } from '../../../projections/index.js';
 import { HttpReply, type RequestContext } from '../../http/index.js';
 import type { Gateway } from '../../server.js';
+import type { Role } from '../../auth/index.js';
 import type { CommandDispatcher, CommandResult } from './table.js';
 
 export interface CommandRouteDeps {
   dispatch: CommandDispatcher;
+  /** the role each command needs (the command table's): checked before the body is read */
+  roleOf: (name: string) => Role;
   /** for `GET /api/v1/tenants/{t}` (the tenants view); without it the route is not registered */
   engine?: ProjectionEngine | null;
 }
@@ -52,6 +55,11 @@ export function registerCommandRoutes(gateway: Gateway, deps: CommandRouteDeps):
   const { dispatch } = deps;
   const run = (ctx: RequestContext, name: string, args: Record<string, unknown>): Promise<CommandResult> =>
     dispatch(name, ctx.params.t!, args, ctx.principal, expectedRevisionOf(ctx));
+  /**
+   * The role first, then the body: a caller who may not run a command gets 403 whatever it
+   * sent, and learns nothing from the command's validation (the dispatcher checks again).
+   */
+  const allow = (ctx: RequestContext, name: string): void => void ctx.principal.require(ctx.params.t!, deps.roleOf(name));
 
   if (deps.engine) {
     const engine = deps.engine;
@@ -77,29 +85,40 @@ export function registerCommandRoutes(gateway: Gateway, deps: CommandRouteDeps):
     }
   });
   router.delete('/api/v1/tenants/:t', async (ctx) => {
+    allow(ctx, 'tenants.destroy');
     bodyOnlyRevision(ctx);
     return commandReply(await run(ctx, 'tenants.destroy', {}));
   });
-  router.post('/api/v1/tenants/:t/reconfigure', async (ctx) => commandReply(await run(ctx, 'tenants.reconfigure', bodyObject(ctx))));
+  router.post('/api/v1/tenants/:t/reconfigure', async (ctx) => {
+    allow(ctx, 'tenants.reconfigure');
+    return commandReply(await run(ctx, 'tenants.reconfigure', bodyObject(ctx)));
+  });
 
-  router.post('/api/v1/tenants/:t/watchers', async (ctx) => commandReply(await run(ctx, 'watchers.create', bodyObject(ctx)), 201));
+  router.post('/api/v1/tenants/:t/watchers', async (ctx) => {
+    allow(ctx, 'watchers.create');
+    return commandReply(await run(ctx, 'watchers.create', bodyObject(ctx)), 201);
+  });
   router.patch('/api/v1/tenants/:t/watchers/:w', async (ctx) => {
+    allow(ctx, 'watchers.update');
     const patch = bodyObject(ctx);
     if ('name' in patch) throw new InvalidArgumentError('a watcher cannot be renamed: the name is in the path', { field: 'name' });
     return commandReply(await run(ctx, 'watchers.update', { ...patch, name: ctx.params.w! }));
   });
   router.delete('/api/v1/tenants/:t/watchers/:w', async (ctx) => {
+    allow(ctx, 'watchers.destroy');
     bodyOnlyRevision(ctx);
     return commandReply(await run(ctx, 'watchers.destroy', { name: ctx.params.w! }));
   });
   for (const action of WATCHER_ACTIONS) {
     router.post(`/api/v1/tenants/:t/watchers/:w/${action}`, async (ctx) => {
+      allow(ctx, `watchers.${action}`);
       bodyOnlyRevision(ctx);
       return commandReply(await run(ctx, `watchers.${action}`, { name: ctx.params.w! }));
     });
   }
 
   router.post('/api/v1/tenants/:t/processes/:id/kill', async (ctx) => {
+    allow(ctx, 'processes.kill');
     const body = bodyObject(ctx);
     for (const key of Object.keys(body)) {
       if (key !== 'signal') throw new InvalidArgumentError(`unknown field "${key}" (allowed: signal)`, { field: key });
@@ -108,11 +127,13 @@ export function registerCommandRoutes(gateway: Gateway, deps: CommandRouteDeps):
   });
 
   router.post('/api/v1/tenants/:t/jobs', async (ctx) => {
+    allow(ctx, 'jobs.create');
     const body = bodyObject(ctx);
     if (ctx.body === undefined) throw new InvalidArgumentError('a job needs a JSON body: {"fun", "args", "tgt", "tgtType", "timeoutMs"}', { field: 'body' });
     return commandReply(await run(ctx, 'jobs.create', body), 201);
   });
   router.post('/api/v1/tenants/:t/jobs/:jid/cancel', async (ctx) => {
+    allow(ctx, 'jobs.cancel');
     bodyOnlyRevision(ctx);
     return commandReply(await run(ctx, 'jobs.cancel', { jid: ctx.params.jid! }));
   });
