@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { httpJson, waitFor, startServerProcess, type ServerProcess, type ServerProcessOptions } from '../support/index.js';
-import { freePort, pidAlive } from '../support/index.js';
+import { freePort, listProcesses, pidAlive, type ProcessObject } from '../support/index.js';
 
 export { freePort, pidAlive };
 
@@ -31,14 +31,7 @@ export const mix = (x: number): number => {
   return (h ^ (h >>> 16)) >>> 0;
 };
 
-export interface ProcessObject {
-  key: string;
-  slot: number;
-  state: string;
-  pid: number | null;
-  ready: boolean;
-  restarts: number;
-}
+export type { ProcessObject };
 
 const started: { servers: ServerProcess[]; dataDirs: Set<string> } = { servers: [], dataDirs: new Set() };
 
@@ -67,11 +60,7 @@ export function api(url: string, token: string) {
   };
 }
 
-export async function processes(url: string, token: string, tenant: string, watcher: string): Promise<ProcessObject[]> {
-  const response = await api(url, token).get(`/api/v1/tenants/${tenant}/processes?filter=${encodeURIComponent(`watcher=Eq("${watcher}")`)}`);
-  if (response.status !== 200) throw new Error(`processes: ${response.status} ${response.text}`);
-  return (response.body as { items: ProcessObject[] }).items.sort((a, b) => a.slot - b.slot);
-}
+export const processes = listProcesses;
 
 export function waitRunning(url: string, token: string, tenant: string, watcher: string, count: number, timeoutMs = 60_000): Promise<ProcessObject[]> {
   return waitFor(

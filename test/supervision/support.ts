@@ -3,18 +3,11 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpJson, startServerProcess, waitFor, type ServerProcess, type ServerProcessOptions } from '../support/index.js';
-import { pidAlive } from '../support/index.js';
+import { listProcesses, pidAlive, type ProcessObject } from '../support/index.js';
 
 export { pidAlive };
 
-export interface ProcessObject {
-  key: string;
-  slot: number;
-  state: string;
-  pid: number | null;
-  ready: boolean;
-  restarts: number;
-}
+export type { ProcessObject };
 
 export interface HistoryEvent {
   position: number;
@@ -65,11 +58,7 @@ export function api(server: { url: string; token: string }) {
   };
 }
 
-export async function processes(server: ServerProcess, tenant: string, watcher: string): Promise<ProcessObject[]> {
-  const response = await api(server).get(`/api/v1/tenants/${tenant}/processes?filter=${encodeURIComponent(`watcher=Eq("${watcher}")`)}`);
-  if (response.status !== 200) throw new Error(`processes: ${response.status} ${response.text}`);
-  return ((response.body as { items: ProcessObject[] }).items).sort((a, b) => a.slot - b.slot);
-}
+export const processes = (server: ServerProcess, tenant: string, watcher: string): Promise<ProcessObject[]> => listProcesses(server.url, server.token, tenant, watcher);
 
 /** Waits until the watcher has `count` running, ready processes whose pids are alive; returns them. */
 export function waitRunning(server: ServerProcess, tenant: string, watcher: string, count: number, timeoutMs = 30_000): Promise<ProcessObject[]> {

@@ -4,3 +4,4 @@ export { waitFor, type WaitOptions } from './wait.js';
 export { httpJson, type HttpJsonOptions, type HttpJsonResponse } from './http.js';
 export { makeTempDir, removeTempDirs } from './tmp.js';
 export { pidAlive, freePort } from './process.js';
+export { listProcesses, type ProcessObject } from './processes.js';
