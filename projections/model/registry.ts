@@ -1,6 +1,5 @@
 import { COMPONENTS_STREAM, CorralError, type EventStore } from '../../store/index.js';
 import type {
-  ComponentKind,
   ComponentRegistered,
   ComponentState,
   ComponentStateChanged,
@@ -67,14 +66,9 @@ export function writeModelApi(own: ModelApiRange, system: number | null): number
   return system === null ? own.max : Math.min(own.max, system);
 }
 
-export interface ComponentRegistryOptions {
+/** What the component registers as (`ComponentRegistered`), plus where and how often. */
+export interface ComponentRegistryOptions extends ComponentRegistered {
   store: EventStore;
-  kind: ComponentKind;
-  host: string;
-  pid: number;
-  version: string;
-  modelApi: ModelApiRange;
-  url?: string;
   heartbeatMs?: number;
   logger?: ProjectionLogger;
 }
