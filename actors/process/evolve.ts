@@ -1,4 +1,4 @@
-import type { ProcessMachineInput, ProcessContext, ProcessDomainEvent, ProcessRun, ProcessStateName } from './machine.js';
+import { initialProcessContext, type ProcessMachineInput, type ProcessContext, type ProcessDomainEvent, type ProcessRun, type ProcessStateName } from './machine.js';
 
 /**
  * The process actor's state folded without the machine: the same transitions as
@@ -15,22 +15,7 @@ export interface ProcessState {
 const FINISHED_RUNS_KEPT = 16;
 
 export function initialProcessState(input: ProcessMachineInput): ProcessState {
-  return {
-    value: 'stopped',
-    context: {
-      ...input,
-      run: null,
-      surge: null,
-      retiring: null,
-      retries: 0,
-      restartAt: null,
-      killAt: null,
-      finishedRunIds: [],
-      lastReloadId: null,
-      lastStatsAt: 0,
-      starts: 0,
-    },
-  };
+  return { value: 'stopped', context: initialProcessContext(input) };
 }
 
 const remember = (finished: string[], runId: string): string[] => {

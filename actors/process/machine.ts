@@ -2,6 +2,23 @@ import { assign, setup } from 'xstate';
 import type { DomainEventOf } from '../runtime/domain-event.js';
 import type { ProcessEvent } from './events.js';
 
+/** A process actor before any event: stopped, nothing running, no timers (also the reducer's start, evolve.ts). */
+export function initialProcessContext(input: ProcessMachineInput): ProcessContext {
+  return {
+    ...input,
+    run: null,
+    surge: null,
+    retiring: null,
+    retries: 0,
+    restartAt: null,
+    killAt: null,
+    finishedRunIds: [],
+    lastReloadId: null,
+    lastStatsAt: 0,
+    starts: 0,
+  };
+}
+
 /**
  * The process (slot) actor as a state machine over its recorded events. Folding the stream
  * through `transition()` rebuilds it; the actions a transition returns are the named side
@@ -116,19 +133,7 @@ export const processMachine = setup({
   },
 }).createMachine({
   id: 'process',
-  context: ({ input }) => ({
-    ...input,
-    run: null,
-    surge: null,
-    retiring: null,
-    retries: 0,
-    restartAt: null,
-    killAt: null,
-    finishedRunIds: [],
-    lastReloadId: null,
-    lastStatsAt: 0,
-    starts: 0,
-  }),
+  context: ({ input }) => initialProcessContext(input),
   initial: 'stopped',
   on: {
     spawn: [
