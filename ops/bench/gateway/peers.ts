@@ -53,6 +53,11 @@ export interface Peer {
   client: ClientTarget;
   /** hands one batch of one group's events to the server; resolves when it accepted them */
   publish(group: number, events: BenchEvent[]): Promise<void> | void;
+  /**
+   * Corral only: times from each event's hand-over to the frame's uWS `publish`, while on.
+   * That is the server's share of the latency; the rest is uWS, the kernel and the client.
+   */
+  handOff?: HandOffProbe;
   /** resident memory of the server process */
   rss(): number;
   cpuMicros(): number;
@@ -60,6 +65,33 @@ export interface Peer {
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
+
+export interface HandOffProbe {
+  start(): void;
+  /** the ms from hand-over (the first event's `t` in each frame) to publish, one per frame */
+  stop(): number[];
+}
+
+/** Wraps `app.publish` only while on, so the throughput phase runs the unwrapped call. */
+function probeHandOff(app: { publish(topic: string, frame: string | Uint8Array, binary?: boolean): boolean }): HandOffProbe {
+  const publish = app.publish;
+  const samples: number[] = [];
+  const t = /"t":(\d+(?:\.\d+)?)/;
+  return {
+    start() {
+      samples.length = 0;
+      app.publish = (topic, frame, binary) => {
+        const sent = t.exec(typeof frame === 'string' ? frame : Buffer.from(frame.buffer, frame.byteOffset, Math.min(frame.byteLength, 2048)).toString('latin1'));
+        if (sent) samples.push(now() - Number(sent[1]));
+        return publish.call(app, topic, frame, binary);
+      };
+    },
+    stop() {
+      app.publish = publish;
+      return [...samples];
+    },
+  };
+}
 export const makeEvents = (group: number, n: number): BenchEvent[] => Array.from({ length: n }, (_, i) => ({ group, line: `l${i}`, t: now() }));
 
 /** The exact event object the corral gateway sends, so every peer moves the same bytes per event. */
@@ -97,6 +129,7 @@ export async function startCorral(framing: Framing): Promise<Peer> {
   return {
     name: 'corral',
     client: { kind: 'corral', port, path: `/ws?token=${token}`, message: `{"op":"sub","id":"b","select":"logs.line.bench:g%d:0","batch":${framing === 'batch'}}` },
+    handOff: probeHandOff(gateway.app),
     async publish(group, events) {
       await store.append(
         `log-bench:g${group}:0`,

@@ -17,6 +17,8 @@ export const BATCH = 200;
 const LATENCY_MS = 2000;
 const RUN_TIMEOUT_MS = 90_000;
 const PUBLISH_MS = 8_000;
+/** idle connections the memory slope is measured over, at least */
+const IDLE_SLOPE_CONNECTIONS = 10_000;
 
 export interface Result {
   peer: string;
@@ -34,13 +36,18 @@ export interface Result {
   p50Ms: number;
   p99Ms: number;
   latencyClientCpuPercent: number;
-  /** RSS growth per connection of two more waves of idle subscribers after the first */
+  /** corral only: append -> uWS publish of the latency phase's frames (the server's share of p50/p99) */
+  handOffP50Ms: number | null;
+  handOffP99Ms: number | null;
+  /** RSS growth per connection of more waves of idle subscribers after the first (at least 2 waves, 10,000 connections) */
   memoryPerIdleConnectionBytes: number;
   /** the same for the first wave, which includes one-time growth */
   firstWaveBytesPerConnection: number;
 }
 
 const round = (n: number, digits = 0): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
+/** of ascending values */
+const percentile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** RSS after full garbage collections (the bench runs with --expose-gc): what live objects and sockets hold. */
@@ -74,16 +81,18 @@ async function startProfile(file: string): Promise<{ stop(): Promise<void> }> {
 }
 
 async function measure(peer: Peer, subscribers: number, framing: Framing): Promise<Result> {
-  // Memory per idle connection: RSS growth over two more waves of as many idle subscribers,
-  // held together, per connection. The first wave's growth also holds one-time costs (the
-  // heap grown by the connect storm, allocator arenas) that later connections reuse; it is
-  // reported beside.
+  // Memory per idle connection: RSS growth over more waves of as many idle subscribers (at
+  // least two, and at least IDLE_SLOPE_CONNECTIONS connections, so a megabyte of allocator
+  // noise moves the figure by at most ~100 B), held together, per connection. The first
+  // wave's growth also holds one-time costs (the heap grown by the connect storm, allocator
+  // arenas) that later connections reuse; it is reported beside.
   const rssBefore = await settledRss(peer);
   const clients = new LoadGenerator(peer.client, subscribers, GROUPS);
   await clients.ready();
   const rssFirstWave = await settledRss(peer);
   const extraWaves: LoadGenerator[] = [];
-  for (let wave = 0; wave < 2; wave++) {
+  const waves = Math.max(2, Math.ceil(IDLE_SLOPE_CONNECTIONS / subscribers));
+  for (let wave = 0; wave < waves; wave++) {
     const generator = new LoadGenerator(peer.client, subscribers, GROUPS);
     extraWaves.push(generator);
     await generator.ready();
@@ -123,6 +132,7 @@ async function measure(peer: Peer, subscribers: number, framing: Framing): Promi
   // Latency at half the peak rate, paced every 5 ms.
   const rate = publishedEventsPerSecond / 2;
   await clients.reset(1);
+  peer.handOff?.start();
   const latencyStart = performance.now();
   let sent = 0;
   let group = 0;
@@ -137,6 +147,7 @@ async function measure(peer: Peer, subscribers: number, framing: Framing): Promi
     await sleep(5);
   }
   await sleep(500);
+  const handOff = peer.handOff?.stop().sort((a, b) => a - b);
   const latency = await clients.report();
   clients.stop();
   return {
@@ -155,6 +166,8 @@ async function measure(peer: Peer, subscribers: number, framing: Framing): Promi
     p50Ms: round(latency.p50Ms, 2),
     p99Ms: round(latency.p99Ms, 2),
     latencyClientCpuPercent: round(latency.cpuPercent),
+    handOffP50Ms: handOff?.length ? round(percentile(handOff, 0.5), 2) : null,
+    handOffP99Ms: handOff?.length ? round(percentile(handOff, 0.99), 2) : null,
     memoryPerIdleConnectionBytes: round(memoryPerIdleConnectionBytes),
     firstWaveBytesPerConnection: round(firstWaveBytesPerConnection),
   };
