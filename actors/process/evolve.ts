@@ -1,4 +1,4 @@
-import { initialProcessContext, type ProcessMachineInput, type ProcessContext, type ProcessDomainEvent, type ProcessRun, type ProcessStateName } from './machine.js';
+import { handedOver, initialProcessContext, type ProcessMachineInput, type ProcessContext, type ProcessDomainEvent, type ProcessRun, type ProcessStateName } from './machine.js';
 
 /**
  * The process actor's state folded without the machine: the same transitions as
@@ -74,18 +74,7 @@ export function evolveProcess(state: ProcessState, event: ProcessDomainEvent): P
     }
     case 'handover': {
       if (value !== 'running') return state;
-      return stay({
-        retiring: context.run,
-        run: {
-          runId: event.data.runId,
-          minion: context.surge?.minion ?? context.run?.minion ?? '',
-          pid: event.data.pid,
-          startedAt: event.data.startedAt,
-          ready: true,
-        },
-        surge: null,
-        retries: 0,
-      });
+      return stay(handedOver(context, event.data));
     }
     case 'kill': {
       const { stop, runId, killAt } = event.data;

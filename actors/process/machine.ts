@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import type { DomainEventOf } from '../runtime/domain-event.js';
-import type { ProcessEvent } from './events.js';
+import type { ProcessEvent, ProcessHandover } from './events.js';
 
 /** A process actor before any event: stopped, nothing running, no timers (also the reducer's start, evolve.ts). */
 export function initialProcessContext(input: ProcessMachineInput): ProcessContext {
@@ -16,6 +16,16 @@ export function initialProcessContext(input: ProcessMachineInput): ProcessContex
     lastReloadId: null,
     lastStatsAt: 0,
     starts: 0,
+  };
+}
+
+/** What `handover` changes: the surge becomes the slot's run, ready, and the replaced run retires (also the reducer's, evolve.ts). */
+export function handedOver(context: ProcessContext, data: ProcessHandover): Pick<ProcessContext, 'retiring' | 'run' | 'surge' | 'retries'> {
+  return {
+    retiring: context.run,
+    run: { runId: data.runId, minion: context.surge?.minion ?? context.run?.minion ?? '', pid: data.pid, startedAt: data.startedAt, ready: true },
+    surge: null,
+    retries: 0,
   };
 }
 
@@ -237,22 +247,7 @@ export const processMachine = setup({
             { type: 'sendSpawn', params: ({ event }) => ({ runId: event.data.runId, minion: event.data.minion }) },
           ],
         },
-        handover: {
-          actions: [
-            assign({
-              retiring: ({ context }) => context.run,
-              run: ({ context, event }) => ({
-                runId: event.data.runId,
-                minion: context.surge?.minion ?? context.run?.minion ?? '',
-                pid: event.data.pid,
-                startedAt: event.data.startedAt,
-                ready: true,
-              }),
-              surge: null,
-              retries: 0,
-            }),
-          ],
-        },
+        handover: { actions: assign(({ context, event }) => handedOver(context, event.data)) },
         kill: [
           { guard: 'isStopOfCurrentRun', target: 'stopping' },
           {
