@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLoadgen } from './gateway/loadgen.js';
-import { BATCH, GROUPS, type Result } from './gateway/run.js';
+import { BATCH, GROUPS, LATENCY_ROUNDS, type Result } from './gateway/run.js';
 import type { Framing } from './gateway/peers.js';
 
 const SUBSCRIBERS = (process.env.CORRAL_BENCH_SUBSCRIBERS ?? '1000,5000').split(',').map(Number);
@@ -22,6 +22,8 @@ const DELIVERIES = Number(process.env.CORRAL_BENCH_DELIVERIES ?? 10_000_000);
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const round = (n: number, digits = 0): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
+/** a p99 median with the rounds' range beside it */
+const p99WithRange = (r: Result): string => `${r.p99Ms} (${r.p99RangeMs[0]}-${r.p99RangeMs[1]})`;
 
 function runOne(peer: string, subscribers: number, framing: Framing): Result | { skipped: string } | { failed: string } {
   const script = fileURLToPath(new URL('./gateway/run.js', import.meta.url));
@@ -55,7 +57,7 @@ for (const subscribers of SUBSCRIBERS) {
       results.push(outcome);
       log(
         `    ${outcome.deliveredEventsPerSecond} events/s delivered (${outcome.deliveredFramesPerSecond} frames/s) in ${outcome.seconds}s${outcome.complete ? '' : ' INCOMPLETE'}; ` +
-          `p50 ${outcome.p50Ms} ms p99 ${outcome.p99Ms} ms at ${outcome.latencyRateEventsPerSecond} ev/s` +
+          `p50 ${outcome.p50Ms} ms p99 ${p99WithRange(outcome)} ms at ${outcome.latencyRateEventsPerSecond} ev/s` +
           `${outcome.handOffP99Ms === null ? '' : ` (append -> uWS publish p99 ${outcome.handOffP99Ms} ms)`}; ${outcome.memoryPerIdleConnectionBytes} B/idle conn; ` +
           `server CPU ${outcome.serverCpuPercent}%, clients CPU ${outcome.clientCpuPercent}%`,
       );
@@ -80,7 +82,7 @@ const targets = SUBSCRIBERS.flatMap((n) =>
       vsNodePreFramed: ratio(corral, at('node (pre-framed)', n, framing)),
       /** how far bare uWS itself is ahead of the ws reference: the bound on corral / ws */
       ceilingVsWs: ratio(at('uws (ceiling)', n, framing), at('ws (reference)', n, framing)),
-      p99Ms: corral?.p99Ms ?? null,
+      p99Ms: corral ? p99WithRange(corral) : null,
       handOffP99Ms: corral?.handOffP99Ms ?? null,
       memoryPerIdleConnectionBytes: corral?.memoryPerIdleConnectionBytes ?? null,
     };
@@ -98,8 +100,9 @@ const md = [
   'Every peer sends the same JSON object per event that corral sends (about 300 bytes). Framing "event": one websocket message per event;',
   '"batch": the events of one publish in one array message (corral `"batch":true`). nats-server always sends one NATS message per event.',
   'Each measurement runs in a fresh process; the subscribers are one C load generator process (`ops/bench/gateway/loadgen.c`) that only walks',
-  'frame headers and counts events, so it is not the bottleneck (its CPU is shown: 100% = one core).',
-  'Throughput: the publisher as fast as each server accepts, until every subscriber has all its events. Latency: append -> receipt at half that rate.',
+  'frame headers and counts events (its CPU is shown: 100% = one core; near 100%, the clients rather than the server set the rate).',
+  'Throughput: the publisher as fast as each server accepts, until every subscriber has all its events. Latency: append -> receipt at half that rate,',
+  `in ${LATENCY_ROUNDS} rounds of 2 s: p50 and p99 are the medians of the rounds, with the lowest and highest p99 in brackets (one round on two shared cores swings 2-5x).`,
   'Memory: server RSS growth per idle subscribed connection, after forced garbage collection, over more waves of as many subscribers as the first',
   '(at least two waves and 10,000 connections, so allocator noise of a megabyte moves the figure by at most ~100 B)',
   '(the first wave also pays one-time growth, such as the heap grown by the connect storm, that later connections reuse: shown as "first wave").',
@@ -108,7 +111,7 @@ const md = [
   '|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.peer} | ${r.peer === 'nats-server' ? 'message' : r.framing} | ${r.subscribers} | ${r.deliveredEventsPerSecond}${r.complete ? '' : ' (incomplete)'} | ${r.deliveredFramesPerSecond} | ${r.serverCpuPercent} | ${r.clientCpuPercent} | ${r.p50Ms} | ${r.p99Ms} | ${r.memoryPerIdleConnectionBytes} | ${r.firstWaveBytesPerConnection} |`,
+      `| ${r.peer} | ${r.peer === 'nats-server' ? 'message' : r.framing} | ${r.subscribers} | ${r.deliveredEventsPerSecond}${r.complete ? '' : ' (incomplete)'} | ${r.deliveredFramesPerSecond} | ${r.serverCpuPercent} | ${r.clientCpuPercent} | ${r.p50Ms} | ${p99WithRange(r)} | ${r.memoryPerIdleConnectionBytes} | ${r.firstWaveBytesPerConnection} |`,
   ),
   '',
   '## Against the targets (issue 6)',
