@@ -9,9 +9,10 @@
  * Fatal closes: 4001/4003 (and HTTP 401/403 at the upgrade) mean the token is wrong; 4409
  * means another minion took this id; a protocol-version mismatch cannot heal by retrying.
  * Then the agent stops reconnecting and `done` resolves with the reason (the CLI stops the
- * managed processes and exits non-zero). Anything else reconnects.
+ * managed processes and exits non-zero). So does a --server-file or --token-file whose
+ * directory was removed (the server's data directory is gone). Anything else reconnects.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -228,6 +229,14 @@ export class MinionAgent {
     return { url: this.url, token };
   }
 
+  /** The directory of --server-file or --token-file when it no longer exists (the file may be missing for a while; its directory may not). */
+  private goneFileDirectory(): string | null {
+    for (const file of [this.options.serverFile, this.options.tokenFile]) {
+      if (file !== undefined && !existsSync(dirname(file))) return dirname(file);
+    }
+    return null;
+  }
+
   private connect(): void {
     if (this.currentState === 'stopped') return;
     this.setState('connecting');
@@ -235,6 +244,15 @@ export class MinionAgent {
     try {
       target = this.target();
     } catch (error) {
+      const gone = this.goneFileDirectory();
+      if (gone !== null) {
+        // a local minion whose server's data directory was removed: nothing will ever write
+        // the files again, so retrying would only leave an orphan behind
+        const fatal = `${gone} is gone (the server's data directory was removed): not reconnecting`;
+        this.logger.error({ reason: fatal }, 'minion cannot continue');
+        void this.shutdown({ stopProcesses: false, flushMs: 0, fatal });
+        return;
+      }
       // the server may not have written its files yet: retry like a refused connection
       this.logger.warn({ error: (error as Error).message }, 'cannot tell where the server is yet');
       this.ws = null;

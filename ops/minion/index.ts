@@ -23,7 +23,8 @@ export const MINION_USAGE = `usage: corral minion --server URL --token TOKEN [--
 
   --server URL     the server (http://host:port); CORRAL_SERVER if not given
   --server-file F  instead of --server: a JSON file with the server's "url" (<dataDir>/server.json),
-                   re-read before every reconnect (follows a server restarted on another port)
+                   re-read before every reconnect (follows a server restarted on another port);
+                   exits (code 2) once the file's directory is gone
   --token TOKEN    a token granting the tenants to serve; CORRAL_TOKEN if not given
   --token-file F   instead of --token: a file holding the token, re-read before every reconnect
   --id ID          minion id (default: the host name)

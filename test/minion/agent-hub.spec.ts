@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -235,6 +235,23 @@ describe('minion agent following server.json', () => {
     writeFileSync(serverFile, JSON.stringify({ pid: 1, port: 0, url }));
     await agent.waitConnected(5000);
     expect(sink.hellos.some((h) => h.id === agent.id)).toBe(true);
+  });
+
+  it('exits with a clear reason once the directory of --server-file is removed (the server\'s data directory is gone)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corral-minion-'));
+    const serverFile = join(dir, 'server.json');
+    const tokenFile = join(dir, 'admin.token');
+    writeFileSync(tokenFile, 'good\n');
+    writeFileSync(serverFile, JSON.stringify({ pid: 1, port: 1, url: 'http://127.0.0.1:1' }));
+    const agent = startAgent({ server: undefined, token: undefined, serverFile, tokenFile });
+    // a missing server.json in a directory that exists is only "not yet": the agent keeps trying
+    rmSync(serverFile);
+    await waitFor(() => (agent.state === 'disconnected' ? true : undefined), 'a failed attempt');
+    expect(agent.state).not.toBe('stopped');
+    rmSync(dir, { recursive: true });
+    const result = await agent.done;
+    expect(result.fatal).toBe(`${dir} is gone (the server's data directory was removed): not reconnecting`);
+    expect(agent.state).toBe('stopped');
   });
 });
 
