@@ -248,9 +248,7 @@ export class MinionAgent {
       if (gone !== null) {
         // a local minion whose server's data directory was removed: nothing will ever write
         // the files again, so retrying would only leave an orphan behind
-        const fatal = `${gone} is gone (the server's data directory was removed): not reconnecting`;
-        this.logger.error({ reason: fatal }, 'minion cannot continue');
-        void this.shutdown({ stopProcesses: false, flushMs: 0, fatal });
+        this.giveUp(`${gone} is gone (the server's data directory was removed): not reconnecting`);
         return;
       }
       // the server may not have written its files yet: retry like a refused connection
@@ -335,6 +333,12 @@ export class MinionAgent {
     });
   }
 
+  /** Stops reconnecting: `done` resolves with the reason (the CLI then stops the managed processes and exits 2). */
+  private giveUp(fatal: string): void {
+    this.logger.error({ reason: fatal }, 'minion cannot continue');
+    void this.shutdown({ stopProcesses: false, flushMs: 0, fatal });
+  }
+
   private onClosed(ws: WebSocket, fatal: string | null): void {
     if (this.ws !== ws) return;
     this.ws = null;
@@ -342,8 +346,7 @@ export class MinionAgent {
     this.outbox.detach();
     if (this.currentState === 'stopped') return;
     if (fatal) {
-      this.logger.error({ reason: fatal }, 'minion cannot continue');
-      void this.shutdown({ stopProcesses: false, flushMs: 0, fatal });
+      this.giveUp(fatal);
       return;
     }
     this.setState('disconnected');
