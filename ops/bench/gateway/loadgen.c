@@ -47,6 +47,7 @@ typedef struct {
   uint64_t events, frames;
   uint64_t last_pos; /* corral: position of the newest event seen */
   uint64_t lagged;   /* corral: `lagged` notices received */
+  int close_code;    /* the server's close frame code; 0: none (the connection dropped) */
 } conn_t;
 
 static enum kind kind;
@@ -252,6 +253,7 @@ static void on_payload(conn_t *c, int opcode, const unsigned char *p, size_t n) 
   }
   if (opcode == 8) {
     c->state = CLOSED;
+    c->close_code = n >= 2 ? (p[0] << 8) | p[1] : 1005;
     return;
   }
   if (opcode == 10) return;
@@ -410,6 +412,14 @@ static void check_target(void) {
   uint64_t min_events = UINT64_MAX, max_events = 0;
   int lagged = 0;
   for (int i = 0; i < count; i++) {
+    if (conns[i].last_pos < target_pos && conns[i].state == CLOSED) {
+      /* it will never get there: say so now rather than leave the caller to time out */
+      target_set = 0;
+      printf("{\"error\":\"client %d was closed (code %d) at position %llu, before %llu\"}\n", i, conns[i].close_code,
+             (unsigned long long)conns[i].last_pos, (unsigned long long)target_pos);
+      fflush(stdout);
+      return;
+    }
     if (conns[i].last_pos < target_pos) return;
     if (conns[i].events < min_events) min_events = conns[i].events;
     if (conns[i].events > max_events) max_events = conns[i].events;

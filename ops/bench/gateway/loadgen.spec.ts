@@ -53,4 +53,18 @@ describe('gateway benchmark load generator (loadgen.c)', () => {
       });
     }
   }
+
+  it('a wait for a position rejects at once, naming the client and close code, when the server closed a client short of it', async () => {
+    const corral = await startCorral('batch');
+    peer = corral;
+    clients = new LoadGenerator(corral.client, 4, 1);
+    await clients.ready(30_000);
+    await corral.publish(0, makeEvents(0, 10));
+    await reportWhen(clients, (r) => r.minEvents >= 10);
+    peer = null;
+    await corral.stop(); // closes every socket with 1001
+    const started = Date.now();
+    await expect(clients.reach(1_000_000)).rejects.toThrow(/^the load generator: client \d was closed \(code 1001\) at position \d+, before 1000000$/);
+    expect(Date.now() - started).toBeLessThan(10_000); // not the 120 s timeout
+  });
 });

@@ -104,10 +104,14 @@ export class LoadGenerator {
     await exited;
   }
 
-  /** Resolves once every client has seen an event at `position` or later (corral peers). */
+  /** Resolves once every client has seen an event at `position` or later (corral peers); rejects at once when a client was closed short of it. */
   async reach(position: number, timeoutMs = 120_000): Promise<Reached> {
     this.child.stdin!.write(`target ${position}\n`);
-    return (await this.next(timeoutMs)) as unknown as Reached;
+    const reply = await this.next(timeoutMs).catch((error: Error) => {
+      throw new Error(`${error.message} (waiting for every client to reach position ${position})`);
+    });
+    if (typeof reply.error === 'string') throw new Error(`the load generator: ${reply.error}`);
+    return reply as unknown as Reached;
   }
 
   stop(): void {
