@@ -9,7 +9,8 @@
  *   kind     corral | uws | ws | nats: what marks an event and when a client is ready
  *   path     request path; "%d" is replaced by the client's group (0..groups-1)
  *   message  sent as one masked text frame once the upgrade is answered; "%d" as above
- * Client i is in group i % groups. stdin takes "reset [sampleEvery]", "report", "exit";
+ * Client i is in group i % groups. stdin takes "reset [sampleEvery]", "report", "target <pos>" (answered once every
+ * client has seen that position, or at once when one was closed short of it), "behind <pos>", "exit";
  * stdout answers with one JSON line each ({"ready":true} once every client is subscribed).
  *
  * Counting: corral/uws/ws frames hold one or more `{"op":"event"` objects (a JSON array when
@@ -431,6 +432,22 @@ static void check_target(void) {
   fflush(stdout);
 }
 
+/* The first few clients short of a position, with their state (for the caller's error message). */
+static void behind(uint64_t position) {
+  static const char *names[] = {"upgrading", "subscribing", "open", "closed"};
+  int shown = 0, total = 0;
+  printf("{\"behind\":[");
+  for (int i = 0; i < count; i++) {
+    if (conns[i].last_pos >= position) continue;
+    total++;
+    if (shown == 5) continue;
+    printf("%s{\"client\":%d,\"state\":\"%s\",\"position\":%llu,\"lagged\":%llu}", shown++ ? "," : "", i, names[conns[i].state],
+           (unsigned long long)conns[i].last_pos, (unsigned long long)conns[i].lagged);
+  }
+  printf("],\"total\":%d}\n", total);
+  fflush(stdout);
+}
+
 static void on_stdin(void) {
   static char line[256];
   static size_t have;
@@ -447,12 +464,26 @@ static void on_stdin(void) {
       target_set = 1;
       check_target();
     }
+    else if (strncmp(line, "behind ", 7) == 0) behind(strtoull(line + 7, NULL, 10));
     else if (strcmp(line, "exit") == 0) exit(0);
     size_t used = (size_t)(eol + 1 - line);
     memmove(line, eol + 1, have - used);
     have -= used;
   }
   if (have == sizeof line - 1) have = 0; /* an over-long line: drop it */
+}
+
+/* Every 10 s until all are ready, says on stderr where the clients are (the caller shows stderr when it gives up). */
+static void report_slow_start(int started) {
+  static time_t since, last;
+  time_t now = time(NULL);
+  if (!since) since = last = now;
+  if (now - last < 10) return;
+  last = now;
+  int states[4] = {0, 0, 0, 0};
+  for (int i = 0; i < started; i++) states[conns[i].state]++;
+  fprintf(stderr, "loadgen: %d of %d clients ready after %lld s (%d started; upgrading %d, subscribing %d, closed %d)\n", ready_count, count,
+          (long long)(now - since), started, states[UPGRADING], states[SUBSCRIBING], states[CLOSED]);
 }
 
 int main(int argc, char **argv) {
@@ -503,6 +534,7 @@ int main(int argc, char **argv) {
       printf("{\"ready\":true}\n");
       fflush(stdout);
     }
+    if (!announced) report_slow_start(started);
     int n = epoll_wait(epfd, events, 1024, 100);
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -54,13 +54,15 @@ describe('gateway benchmark load generator (loadgen.c)', () => {
     }
   }
 
-  it('a wait for a position rejects at once, naming the client and close code, when the server closed a client short of it', async () => {
+  it('a wait for a position that is not reached says which clients are short of it, and rejects at once when the server closed one', async () => {
     const corral = await startCorral('batch');
     peer = corral;
     clients = new LoadGenerator(corral.client, 4, 1);
     await clients.ready(30_000);
     await corral.publish(0, makeEvents(0, 10));
     await reportWhen(clients, (r) => r.minEvents >= 10);
+    // a position nobody reaches: the timeout says which clients are short of it and how
+    await expect(clients.reach(1_000_000, 300)).rejects.toThrow(/short of it: \{"behind":\[\{"client":0,"state":"open","position":\d+,"lagged":0\}.*\],"total":4\}/);
     peer = null;
     await corral.stop(); // closes every socket with 1001
     const started = Date.now();

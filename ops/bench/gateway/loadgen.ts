@@ -107,8 +107,11 @@ export class LoadGenerator {
   /** Resolves once every client has seen an event at `position` or later (corral peers); rejects at once when a client was closed short of it. */
   async reach(position: number, timeoutMs = 120_000): Promise<Reached> {
     this.child.stdin!.write(`target ${position}\n`);
-    const reply = await this.next(timeoutMs).catch((error: Error) => {
-      throw new Error(`${error.message} (waiting for every client to reach position ${position})`);
+    const reply = await this.next(timeoutMs).catch(async (error: Error) => {
+      // which clients are short of it, and in what state: the difference between a stuck server and a slow machine
+      this.child.stdin!.write(`behind ${position}\n`);
+      const behind = await this.next(5000).catch(() => null);
+      throw new Error(`${error.message} (waiting for every client to reach position ${position}; short of it: ${JSON.stringify(behind)})`);
     });
     if (typeof reply.error === 'string') throw new Error(`the load generator: ${reply.error}`);
     return reply as unknown as Reached;
