@@ -23,7 +23,7 @@ const DELIVERIES = Number(process.env.CORRAL_BENCH_DELIVERIES ?? 10_000_000);
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const round = (n: number, digits = 0): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
 /** a p99 median with the rounds' range beside it */
-const p99WithRange = (r: Result): string => `${r.p99Ms} (${r.p99RangeMs[0]}-${r.p99RangeMs[1]})`;
+const p99WithRange = ({ p99Ms, p99RangeMs }: Pick<Result, 'p99Ms' | 'p99RangeMs'>): string => `${p99Ms} (${p99RangeMs[0]}-${p99RangeMs[1]})`;
 
 function runOne(peer: string, subscribers: number, framing: Framing): Result | { skipped: string } | { failed: string } {
   const script = fileURLToPath(new URL('./gateway/run.js', import.meta.url));
@@ -82,7 +82,8 @@ const targets = SUBSCRIBERS.flatMap((n) =>
       vsNodePreFramed: ratio(corral, at('node (pre-framed)', n, framing)),
       /** how far bare uWS itself is ahead of the ws reference: the bound on corral / ws */
       ceilingVsWs: ratio(at('uws (ceiling)', n, framing), at('ws (reference)', n, framing)),
-      p99Ms: corral ? p99WithRange(corral) : null,
+      p99Ms: corral?.p99Ms ?? null,
+      p99RangeMs: corral?.p99RangeMs ?? null,
       handOffP99Ms: corral?.handOffP99Ms ?? null,
       memoryPerIdleConnectionBytes: corral?.memoryPerIdleConnectionBytes ?? null,
     };
@@ -120,7 +121,7 @@ const md = [
   '|---|---|---|---|---|---|---|---|---|---|---|',
   ...targets.map(
     (t) =>
-      `| ${t.subscribers} | ${t.framing} | ${t.ofUwsCeiling} | ${t.vsNats} | ${t.vsWs} | ${t.ceilingVsWs} | ${t.vsWsPlain} | ${t.vsNodePreFramed} | ${t.p99Ms} | ${t.handOffP99Ms} | ${t.memoryPerIdleConnectionBytes} |`,
+      `| ${t.subscribers} | ${t.framing} | ${t.ofUwsCeiling} | ${t.vsNats} | ${t.vsWs} | ${t.ceilingVsWs} | ${t.vsWsPlain} | ${t.vsNodePreFramed} | ${t.p99Ms === null || t.p99RangeMs === null ? null : p99WithRange({ p99Ms: t.p99Ms, p99RangeMs: t.p99RangeMs })} | ${t.handOffP99Ms} | ${t.memoryPerIdleConnectionBytes} |`,
   ),
   '',
   'Corral publishes through uWS, so corral / ws reference can be at most about corral / uWS ceiling times uWS ceiling / ws reference:',
