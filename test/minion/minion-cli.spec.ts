@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MinionHello, MinionReport, MinionReportSink } from '../../actors/index.js';
@@ -20,13 +22,10 @@ class RecordingSink implements MinionReportSink {
   }
 }
 
-let sink: RecordingSink;
-let hub: MinionHub;
-let listenSocket: ListenSocket;
-let server: string;
-beforeAll(async () => {
-  sink = new RecordingSink();
-  hub = createMinionHub({
+/** A minion hub of its own on a uWS port (the real server's endpoint, without the rest of the server). */
+async function startHub(): Promise<{ sink: RecordingSink; hub: MinionHub; listenSocket: ListenSocket; server: string }> {
+  const sink = new RecordingSink();
+  const hub = createMinionHub({
     sink,
     verifyToken: async (token) => {
       if (token !== 'cli-token') throw new Error('unknown token');
@@ -35,10 +34,18 @@ beforeAll(async () => {
   });
   const app = createApp();
   hub.attach(app);
-  listenSocket = await new Promise<ListenSocket>((resolve, reject) =>
+  const listenSocket = await new Promise<ListenSocket>((resolve, reject) =>
     app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(socket) : reject(new Error('listen failed')))),
   );
-  server = `http://127.0.0.1:${listenSocketPort(listenSocket)}`;
+  return { sink, hub, listenSocket, server: `http://127.0.0.1:${listenSocketPort(listenSocket)}` };
+}
+
+let sink: RecordingSink;
+let hub: MinionHub;
+let listenSocket: ListenSocket;
+let server: string;
+beforeAll(async () => {
+  ({ sink, hub, listenSocket, server } = await startHub());
 });
 afterAll(() => {
   hub.close();
@@ -83,6 +90,32 @@ describe('corral minion (the real command)', () => {
     const { code, stderr } = await exit;
     expect(code).toBe(2);
     expect(stderr).toMatch(/corral minion: unauthenticated: invalid token: unknown token/);
+  });
+
+  it('a local minion whose data directory is removed stops its processes and exits 2 at its next reconnect', async () => {
+    const own = await startHub();
+    const dataDir = mkdtempSync(join(tmpdir(), 'corral-minion-cli-'));
+    writeFileSync(join(dataDir, 'server.json'), JSON.stringify({ url: own.server }));
+    writeFileSync(join(dataDir, 'admin.token'), 'cli-token\n');
+    const { child, exit } = runCli(['--server-file', join(dataDir, 'server.json'), '--token-file', join(dataDir, 'admin.token'), '--id', 'cli3']);
+    try {
+      await waitFor(() => own.sink.hellos.find((h) => h.id === 'cli3'), 'hello from the CLI minion', 20_000);
+      const command = nodeSpawn('', { cmd: 'sleep', args: ['300'], stopWaitMs: 1000 });
+      expect(own.hub.port.send('cli3', command)).toBe(true);
+      const spawned = await waitFor(
+        () => own.sink.reports.find((r): r is Extract<MinionReport, { kind: 'spawned' }> => r.kind === 'spawned' && r.runId === command.runId),
+        'spawned',
+      );
+      rmSync(dataDir, { recursive: true });
+      await own.hub.close(); // the server goes away with its data directory
+      const { code, stderr } = await exit;
+      expect(code).toBe(2);
+      expect(stderr).toContain(`corral minion: ${dataDir} is gone (the server's data directory was removed): not reconnecting`);
+      expect(pidAlive(spawned.pid)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      closeListenSocket(own.listenSocket);
+    }
   });
 
   it('exits 2 with usage on bad arguments', async () => {
