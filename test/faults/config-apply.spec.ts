@@ -151,5 +151,23 @@ describe('the configuration file is applied only when asked or changed', () => {
     // other was not touched
     expect(await watcherNames('other')).toEqual(['kept']);
     await waitRunning(url, token, 'other', 'kept', 2);
+
+    // the HTTP form: POST .../reconfigure without watchers applies the file's section
+    expect((await call('POST', '/api/v1/tenants/acme/watchers', { name: 'extra', cmd: 'sleep', args: ['4105'] })).status).toBe(201);
+    expect((await call('POST', '/api/v1/tenants/acme/reconfigure', {})).status).toBe(200);
+    expect(await watcherNames('acme')).toEqual(['filed', 'more']);
+  }, 120_000);
+
+  it('a tenant of the file destroyed through the API stays destroyed at a restart', async () => {
+    expect((await call('DELETE', '/api/v1/tenants/other')).status).toBe(200);
+    await waitFor(() => !pidAlive(pids['kept:0']!) && !pidAlive(pids['kept:1']!), { timeoutMs: 20_000, description: "other's processes to stop" });
+    const running = serverPid(dataDir)!;
+    process.kill(running, 'SIGKILL');
+    await waitFor(() => !pidAlive(running), { timeoutMs: 20_000, description: `server ${running} to die` });
+    const next = await startCorral({ args: ['--port', String(port), '--config', configFile], dataDir, env: { CORRAL_LEASE_TTL_MS: '3000' } });
+    const lines = await configStep(next, next.pid);
+    expect(lines.find((line) => line.tenant === 'other')!.msg).toBe('configuration file unchanged since it was last applied: left as it is');
+    expect((await call('GET', '/api/v1/tenants/other')).body).toMatchObject({ state: 'deleted' });
+    expect(await watcherNames('other')).toEqual([]);
   }, 120_000);
 });
