@@ -90,6 +90,7 @@ describe('evolve equals the machine', () => {
       fc.record({ type: fc.constant('create'), data: fc.record({ name: fc.constant('acme'), configVersion: fc.nat(9) }), time }),
       fc.record({ type: fc.constant('reconfigure'), data: fc.record({ configVersion: fc.nat(9), added: fc.constant([]), updated: fc.constant([]), removed: fc.constant([]) }), time }),
       fc.record({ type: fc.constant('destroy'), data: fc.constant({}), time }),
+      fc.record({ type: fc.constant('config-applied'), data: fc.record({ digest: fc.constantFrom('a', 'b') }), time }),
     );
     fc.assert(
       fc.property(fc.array(tenantEvent, { maxLength: 20 }), (events) => {

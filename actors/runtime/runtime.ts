@@ -109,6 +109,27 @@ export class ActorRuntime extends ActorRuntimeLifecycle {
     return [...positions, ...(await settleFollowUps(result))];
   }
 
+  /**
+   * The digest of the configuration file's section last applied to the tenant, or null if
+   * none was ever recorded. Read from the stream (in the cell's turn), so a node that just
+   * took over the lease sees what its predecessor recorded.
+   */
+  async tenantConfigDigest(tenant: string): Promise<string | null> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    const cell = this.supervisor.tenantCell(tenant);
+    await cell.mailbox.enqueue(() => this.engine.catchUp(cell));
+    return (cell.snapshot as unknown as TenantSnapshotView).context.configDigest;
+  }
+
+  /** Records `tenants.config-applied` with the section's digest; appends nothing when it is already the last applied. */
+  async recordTenantConfigDigest(tenant: string, digest: string, principal: string): Promise<Position[]> {
+    this.whenRunning();
+    assertName('tenant', tenant);
+    const cell = this.supervisor.tenantCell(tenant);
+    return settleFollowUps(await this.supervisor.runTenant(cell, { kind: 'record-config-digest', digest }, this.commandContext(principal)));
+  }
+
   // --- commands: watchers --------------------------------------------------------------------
 
   async createWatcher(tenant: string, name: string, spec: unknown, principal: string, expectedRevision?: number): Promise<Position[]> {

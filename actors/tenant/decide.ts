@@ -5,7 +5,8 @@ import type { TenantContext, TenantStateName } from './machine.js';
 export type TenantCommand =
   | { kind: 'create' }
   | { kind: 'reconfigure'; added: string[]; updated: string[]; removed: string[] }
-  | { kind: 'destroy' };
+  | { kind: 'destroy' }
+  | { kind: 'record-config-digest'; digest: string };
 
 export interface TenantSnapshotView {
   value: TenantStateName;
@@ -30,6 +31,9 @@ export function decideTenant(state: TenantSnapshotView, command: TenantCommand, 
     case 'destroy':
       assertActive(state);
       return [{ action: 'destroy', data: {} }];
+    case 'record-config-digest':
+      assertActive(state);
+      return command.digest === context.configDigest ? [] : [{ action: 'config-applied', data: { digest: command.digest } }];
   }
 }
 

@@ -6,7 +6,7 @@ export interface TenantState {
   context: TenantContext;
 }
 
-export const initialTenantState = (input: { name: string }): TenantState => ({ value: 'absent', context: { name: input.name, configVersion: 0 } });
+export const initialTenantState = (input: { name: string }): TenantState => ({ value: 'absent', context: { name: input.name, configVersion: 0, configDigest: null } });
 
 export function evolveTenant(state: TenantState, event: TenantDomainEvent): TenantState {
   const { value, context } = state;
@@ -17,6 +17,8 @@ export function evolveTenant(state: TenantState, event: TenantDomainEvent): Tena
       return value === 'active' ? { value, context: { ...context, configVersion: event.data.configVersion } } : state;
     case 'destroy':
       return value === 'active' ? { value: 'deleted', context } : state;
+    case 'config-applied':
+      return { value, context: { ...context, configDigest: event.data.digest } };
     default:
       return state;
   }

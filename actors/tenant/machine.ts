@@ -6,6 +6,8 @@ import type { TenantEvent } from './events.js';
 export interface TenantContext {
   name: string;
   configVersion: number;
+  /** digest of the configuration file's section last applied; kept across destroy (the file was applied, the API destroyed it) */
+  configDigest: string | null;
 }
 export type TenantDomainEvent = DomainEventOf<TenantEvent>;
 export type TenantStateName = 'absent' | 'active' | 'deleted';
@@ -18,8 +20,9 @@ export const tenantMachine = setup({
   },
 }).createMachine({
   id: 'tenant',
-  context: ({ input }) => ({ name: input.name, configVersion: 0 }),
+  context: ({ input }) => ({ name: input.name, configVersion: 0, configDigest: null }),
   initial: 'absent',
+  on: { 'config-applied': { actions: assign({ configDigest: ({ event }) => event.data.digest }) } },
   states: {
     absent: {
       on: { create: { target: 'active', actions: assign({ configVersion: ({ event }) => event.data.configVersion }) } },

@@ -18,7 +18,7 @@ export function resolveServerTarget(values: { server?: string; token?: string; '
   if (!url) {
     const file = join(dataDir, 'server.json');
     if (!existsSync(file)) throw new UsageError(`no --server given and no running server found (${file} does not exist)`);
-    url = (JSON.parse(readFileSync(file, 'utf8')) as { url: string }).url;
+    url = serverFileUrl(file);
   }
   if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--server must be an http(s) URL (got ${JSON.stringify(url)})`);
   let token = values.token ?? process.env.CORRAL_TOKEN;
@@ -28,6 +28,27 @@ export function resolveServerTarget(values: { server?: string; token?: string; '
     token = readFileSync(file, 'utf8').trim();
   }
   return { url: url.replace(/\/+$/, ''), token };
+}
+
+/**
+ * The `url` of a server.json. A server writes it whole (temp file, then rename), so a
+ * truncated or garbage one was damaged afterwards or left by something else: say so in one
+ * line naming the file, never with a raw SyntaxError.
+ */
+function serverFileUrl(file: string): string {
+  const unusable = (why: string): CorralError =>
+    new CorralError('unavailable', `${file} ${why}; remove it, or give --server and --token`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    // the parser quotes a piece of the file: no control characters (newlines, NULs) in the one line
+    const reason = error instanceof SyntaxError ? `is not valid JSON (${error.message.replace(/[\u0000-\u001f\u007f]+/g, ' ')})` : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    throw unusable(reason);
+  }
+  const url = typeof parsed === 'object' && parsed !== null ? (parsed as { url?: unknown }).url : undefined;
+  if (typeof url !== 'string') throw unusable('has no "url"');
+  return url;
 }
 
 /** One JSON request; a non-2xx answer becomes a CorralError with the server's message. */

@@ -27,6 +27,14 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     const first = document.errors[0]!;
     throw new InvalidArgumentError(`${file}: invalid YAML: ${first.message.split('\n')[0]}${first.linePos ? ` (line ${first.linePos[0].line})` : ''}`);
   }
+  // A file with nothing in it is a mistake (a truncated copy, the wrong path), not a request
+  // for the defaults: those would start a server on port 8080 with its data in the working
+  // directory. Starting without --config is how to ask for the defaults.
+  if (document.contents === null) {
+    throw new InvalidArgumentError(
+      `${file}: the configuration file is empty (only blank lines or comments): give at least one of server, store, auth, tenants, minion, or start without --config for the defaults`,
+    );
+  }
   // maxAliasCount bounds alias expansion (no "billion laughs").
   const raw = document.toJS({ maxAliasCount: 1000 });
   try {

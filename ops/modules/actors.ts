@@ -17,7 +17,7 @@ import { openControlSocket, CONTROL_SOCKET, type ControlSocket } from '../ctl/in
 import { controlHandlers } from './supervision/control.js';
 import { LocalMinion } from './supervision/local-minion.js';
 import { registerSupervisionMetrics } from './supervision/metrics.js';
-import { applyConfig, configFilePath, TenantConfigSource } from './supervision/tenants.js';
+import { applyConfig, applyTenantConfig, configFilePath, TenantConfigSource } from './supervision/tenants.js';
 import type { NodeServices } from './shared.js';
 
 export interface ActorsModuleOptions {
@@ -119,7 +119,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
   const table = createCommandTable({
     runtime,
     jobs: () => jobs,
-    tenantConfig: async (tenant) => configSource.tenant(tenant).watchers as unknown as Record<string, unknown>,
+    applyTenantConfigFile: async (tenant, principal) => (await applyTenantConfig(runtime, tenant, configSource.tenant(tenant), principal)).positions,
   });
   const commands: CommandDispatcher = async (name, tenant, args, principal, expectedRevision) => {
     const label = table.names.includes(name) ? name : 'unknown';
@@ -147,7 +147,9 @@ async function startActors(context: NodeContext, services: NodeServices, options
   const lead = (): Promise<void> =>
     (bootstrapped ??= runtime.start().then(async () => {
       log.info({ leader: componentKey }, 'leading: running the actors');
-      await applyConfig(runtime, configSource.read(), log);
+      // Only the sections changed since they were last applied: a restart (after a crash, or
+      // rolling) keeps what was changed through the API (docs/operations.md).
+      await applyConfig(runtime, configSource.read(), log, 'when-changed');
     }));
 
   return {

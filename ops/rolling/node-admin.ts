@@ -5,7 +5,7 @@ import { CorralError } from '../../store/index.js';
 import type { Gateway } from '../../gateway/index.js';
 import { openControlSocket, type ControlHandler, type ControlSocket } from '../ctl/index.js';
 import type { StopInfo } from '../node-module.js';
-import { nodeSocketPath, removeNodeRecord, writeNodeRecord, type NodeRecord } from './node-registry.js';
+import { nodeSocketPath, removeDeadNodeEntries, removeNodeRecord, writeNodeRecord, type NodeRecord } from './node-registry.js';
 import { spawnSuccessor, successorArgv, type ServeCommand } from './successor.js';
 
 export interface NodeAdminOptions {
@@ -127,6 +127,7 @@ export async function openNodeAdmin(options: NodeAdminOptions): Promise<NodeAdmi
   };
 
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+  removeDeadNodeEntries(dataDir);
   const socket: ControlSocket = await openControlSocket(socketPath, handlers, log);
   writeNodeRecord(dataDir, record);
   return {

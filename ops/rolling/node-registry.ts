@@ -66,11 +66,35 @@ export function readNodeRecord(dataDir: string, pid: number): NodeRecord | null 
 }
 
 /**
- * The records of live processes, oldest first. Records of dead processes (a crash leaves
- * its record behind) are removed on the way: a pid reused by a stranger is ruled out by
- * the command-socket check callers do before trusting a record with anything.
+ * Removes every `nodes/<pid>.*` file (record, its temp file, command socket) of a pid that no
+ * longer runs: a killed server cannot remove its own, and a half-written record is as dead
+ * as a whole one. Runs when a server starts and whenever the records are listed.
+ */
+export function removeDeadNodeEntries(dataDir: string): void {
+  const dir = join(dataDir, NODES_DIR);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const alive = new Map<number, boolean>();
+  for (const name of names) {
+    const match = /^(\d+)\./.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (!alive.has(pid)) alive.set(pid, isProcessAlive(pid));
+    if (!alive.get(pid)) rmSync(join(dir, name), { force: true });
+  }
+}
+
+/**
+ * The records of live processes, oldest first. The entries of dead processes are removed
+ * on the way; a pid reused by a stranger is ruled out by the command-socket check callers
+ * do before trusting a record with anything.
  */
 export function liveNodeRecords(dataDir: string): NodeRecord[] {
+  removeDeadNodeEntries(dataDir);
   let names: string[];
   try {
     names = readdirSync(join(dataDir, NODES_DIR));
@@ -81,15 +105,8 @@ export function liveNodeRecords(dataDir: string): NodeRecord[] {
   for (const name of names) {
     const match = /^(\d+)\.json$/.exec(name);
     if (!match) continue;
-    const pid = Number(match[1]);
-    const record = readNodeRecord(dataDir, pid);
-    if (!record) continue;
-    if (!isProcessAlive(pid)) {
-      removeNodeRecord(dataDir, pid);
-      rmSync(nodeSocketPath(dataDir, pid), { force: true });
-      continue;
-    }
-    records.push(record);
+    const record = readNodeRecord(dataDir, Number(match[1]));
+    if (record) records.push(record);
   }
   return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.pid - b.pid);
 }

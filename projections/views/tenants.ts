@@ -29,6 +29,9 @@ export function evolveTenants(state: ViewState, event: EventOf<TenantEvent>): Fo
       if (!original) return { object: null, original: null };
       object = original.state === 'deleted' ? original : { ...original, state: 'deleted' };
       break;
+    case 'config-applied':
+      // a fact for the actors (what a start compares the file with); the view has no field for it
+      return ignore(event);
     default: {
       const unknown: never = event;
       return ignore(unknown);

@@ -22,7 +22,7 @@ function errorOf(text: string, env: Record<string, string> = {}): string {
 
 describe('config loading', () => {
   it('fills the defaults of DESIGN.md §14', () => {
-    const config = parse('');
+    const config = parse('{}');
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, dataDir: defaultConfig().server.dataDir });
     expect(config.store).toEqual({ kind: 'embedded', url: null });
     expect(config.auth).toMatchObject({ mode: 'tokens', users: [], rules: [] });
@@ -120,6 +120,9 @@ tenants:
     ['minion: { id: "Host.1" }', 'minion.id: must match'],
     ['surprise: 1', 'config.surprise: unknown field'],
     ['server: { port: 1, port: 2 }', 'invalid YAML: Map keys must be unique'],
+    ['', '/etc/corral/corral.yaml: the configuration file is empty'],
+    ['\n  \n', '/etc/corral/corral.yaml: the configuration file is empty'],
+    ['# tenants:\n#   acme: {}\n', '/etc/corral/corral.yaml: the configuration file is empty'],
   ])('rejects %s naming the field', (text, expected) => {
     expect(errorOf(text)).toContain(expected);
   });

@@ -66,7 +66,7 @@ describe('replay determinism', () => {
       logs: ['acme:web:0'],
     };
     const actions: Record<string, string[]> = {
-      tenants: ['create', 'reconfigure', 'destroy'],
+      tenants: ['create', 'reconfigure', 'destroy', 'config-applied'],
       watchers: ['create', 'update', 'start', 'stop', 'reload', 'destroy', 'bogus'],
       processes: ['start', 'spawn', 'ready', 'exit', 'backoff', 'fatal', 'kill', 'stats', 'handover', 'stop'],
       minions: ['connect', 'disconnect', 'grains'],
@@ -79,6 +79,7 @@ describe('replay determinism', () => {
       switch (`${type}.${action}`) {
         case 'tenants.create': return { name: 'x', configVersion: 1 };
         case 'tenants.reconfigure': return { configVersion: n, added: [], updated: [], removed: [] };
+        case 'tenants.config-applied': return { digest: `d${n % 3}` };
         case 'watchers.create': case 'watchers.update':
           return { name: 'web', spec: { cmd: 'c', args: [], env: {}, cwd: null, numprocesses: 1 + (n % 3), minion: 'm', restart: { delayMs: 1, minAliveMs: 1, maxRetries: 1 }, ready: { kind: n % 2 ? 'none' : 'tcp', port: 1 }, stopSignal: 'SIGTERM', stopWaitMs: 1, logs: { maxLines: 1 }, active: true }, changed: [] };
         case 'processes.start': return { watcher: 'web', slot: 0, minion: 'm', runId, ...(n % 4 === 0 ? { replaces: 'r9' } : {}) };

@@ -20,8 +20,11 @@ export interface CommandDeps {
   runtime: ActorRuntime;
   /** the job service while this node leads; null otherwise */
   jobs(): JobService | null;
-  /** The tenant's watchers as the configuration file says now (re-read from disk). */
-  tenantConfig(tenant: string): Promise<Record<string, unknown>>;
+  /**
+   * Applies the tenant's section of the configuration file as it is now (re-read from disk),
+   * like `corral ctl tenant-reconfigure`, recording its digest; resolves with what it appended.
+   */
+  applyTenantConfigFile(tenant: string, principal: string): Promise<Position[]>;
 }
 
 export interface CommandResult {
@@ -126,8 +129,8 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
       run: async (tenant, args, subject, rev) => {
         noRevision('tenants.reconfigure', rev);
         // Without explicit watchers: what the configuration file says now (Zuul's tenant-reconfigure).
-        const watchers = args.watchers === undefined ? await deps.tenantConfig(tenant) : (args.watchers as Record<string, unknown>);
-        return positionsOf(await runtime.reconfigureTenant(tenant, watchers, subject));
+        if (args.watchers === undefined) return positionsOf(await deps.applyTenantConfigFile(tenant, subject));
+        return positionsOf(await runtime.reconfigureTenant(tenant, args.watchers as Record<string, unknown>, subject));
       },
     },
     'watchers.create': {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { InvalidArgumentError, NotFoundError, isWrongExpectedRevisionError, type Position } from '../../../store/index.js';
 import { diffWatcherSpecs, type ActorRuntime, type WatcherSpec } from '../../../actors/index.js';
 import { loadConfigFile, type CorralConfig, type TenantConfig } from '../../config/index.js';
+import { tenantConfigDigest } from './config-digest.js';
 
 /** Who configuration-file changes are recorded as (`meta.principal`). */
 export const CONFIG_PRINCIPAL = 'config';
@@ -64,9 +65,11 @@ function differs(runtime: ActorRuntime, tenant: string, watchers: Record<string,
 }
 
 /**
- * Makes a tenant what the configuration says: creates it if it does not exist, then
- * applies the watcher differences (added, updated, removed) — nothing when there are none,
- * so a restart with an unchanged file appends nothing.
+ * Makes a tenant what its section of the configuration file says: creates it if it does not
+ * exist, applies the watcher differences (added, updated, removed), then records the
+ * section's digest (`tenants.config-applied`) last, so a crash halfway leaves the old digest
+ * and the next start applies the section again. Appends nothing when the tenant already is
+ * what the section says and the digest is already recorded.
  */
 export async function applyTenantConfig(runtime: ActorRuntime, tenant: string, config: TenantConfig, principal = CONFIG_PRINCIPAL): Promise<{ created: boolean; positions: Position[] }> {
   const positions: Position[] = [];
@@ -82,17 +85,35 @@ export async function applyTenantConfig(runtime: ActorRuntime, tenant: string, c
   if (differs(runtime, tenant, config.watchers)) {
     positions.push(...(await runtime.reconfigureTenant(tenant, config.watchers as unknown as Record<string, unknown>, principal)));
   }
+  positions.push(...(await runtime.recordTenantConfigDigest(tenant, tenantConfigDigest(config), principal)));
   return { created, positions };
 }
 
-/** Every tenant of the configuration, one after another; a failing tenant is logged and the others still applied. */
-export async function applyConfig(runtime: ActorRuntime, config: CorralConfig, log: Logger): Promise<Record<string, { created: boolean; events: number } | { error: string }>> {
-  const results: Record<string, { created: boolean; events: number } | { error: string }> = {};
+export type TenantApplyResult = { created: boolean; events: number } | { unchanged: true } | { error: string };
+
+/**
+ * The tenants of the configuration, one after another; a failing tenant is logged and the
+ * others still applied. `always` (`corral ctl full-reconfigure`) applies every section;
+ * `when-changed` (a start) applies only the sections whose digest differs from the one
+ * last recorded, so a restart keeps every change made through the API since.
+ */
+export async function applyConfig(
+  runtime: ActorRuntime,
+  config: CorralConfig,
+  log: Logger,
+  mode: 'always' | 'when-changed' = 'always',
+): Promise<Record<string, TenantApplyResult>> {
+  const results: Record<string, TenantApplyResult> = {};
   for (const [tenant, tenantConfig] of Object.entries(config.tenants)) {
     try {
+      if (mode === 'when-changed' && (await runtime.tenantConfigDigest(tenant)) === tenantConfigDigest(tenantConfig)) {
+        results[tenant] = { unchanged: true };
+        log.info({ tenant }, 'configuration file unchanged since it was last applied: left as it is');
+        continue;
+      }
       const { created, positions } = await applyTenantConfig(runtime, tenant, tenantConfig);
       results[tenant] = { created, events: positions.length };
-      if (positions.length > 0) log.info({ tenant, created, events: positions.length }, 'tenant configured from the configuration file');
+      if (positions.length > 0 || mode === 'when-changed') log.info({ tenant, created, events: positions.length }, 'tenant configured from the configuration file');
     } catch (error) {
       results[tenant] = { error: (error as Error).message };
       log.error({ tenant, err: error }, 'could not apply the tenant configuration');
