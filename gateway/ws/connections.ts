@@ -17,6 +17,16 @@ let corkedFrame: Frame = '';
 let corkedBinary = false;
 const sendCorked = (): void => void corkedSocket!.send(corkedFrame, corkedBinary);
 
+/**
+ * A topic nothing is published to. A socket holds it from its first subscription to its close,
+ * so leaving its last real topic (a lag) never frees its uWS subscriber: uWS sends the
+ * messages published to a topic at the end of the event-loop turn, and a subscriber freed
+ * before then loses the ones queued for it — the frames of the very turn in which the socket
+ * was lagged, which `lagged.pos` says were delivered (issue 14 item 1). Fan-out topics are
+ * `g<N>`, so the name cannot collide.
+ */
+const ANCHOR_TOPIC = '~anchor';
+
 /** The subscriptions of a connection without any (what `create` publishes): one shared array. */
 const NO_SUBSCRIPTIONS: readonly string[] = Object.freeze([]);
 
@@ -35,6 +45,8 @@ export class WsConnection implements Outlet {
   readonly createdAt = Date.now();
   /** protocol state (native subscriptions by id, Digital Rebar registers, Salt readiness) */
   protocol: unknown = null;
+  /** holds `ANCHOR_TOPIC` */
+  private anchored = false;
   /** catch-ups waiting for the socket to drain; null (not an empty array) while none wait */
   private waiters: (() => void)[] | null = null;
 
@@ -75,7 +87,13 @@ export class WsConnection implements Outlet {
   }
 
   subscribe(topic: string): void {
-    if (this.ws !== null && !this.closed) this.ws.subscribe(topic);
+    if (this.ws === null || this.closed) return;
+    // only once a socket subscribes: idle sockets stay free of topic state
+    if (!this.anchored) {
+      this.ws.subscribe(ANCHOR_TOPIC);
+      this.anchored = true;
+    }
+    this.ws.subscribe(topic);
   }
 
   unsubscribe(topic: string): void {
