@@ -17,7 +17,7 @@ import { createLogger } from './logging.js';
 import { defaultNodeModules } from './modules.js';
 import type { NodeContext, NodeModule, StartedModule, StopInfo } from './node-module.js';
 import { packageVersion } from './version.js';
-import { claimPort, currentServeCommand, notifyServiceManager, openNodeAdmin, type NodeAdmin } from './rolling/index.js';
+import { claimPort, currentServeCommand, notifyServiceManager, openNodeAdmin, otherLiveNodes, type NodeAdmin } from './rolling/index.js';
 
 /** The newest model API this build speaks (DESIGN.md §12). */
 export const MODEL_API = { min: 1, max: 2 } as const;
@@ -236,7 +236,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           log.error({ err: error }, 'event store failed to close cleanly');
         }
         await nodeAdmin?.close().catch((error: unknown) => log.error({ err: error }, 'could not remove this node from <dataDir>/nodes'));
-        removeServerFileIfOurs(serverFile);
+        releaseServerFile(serverFile, dataDir);
         removeSignalHandlers();
         log.info('stopped');
         resolveStopped();
@@ -261,12 +261,19 @@ function writeJsonAtomically(path: string, value: unknown): void {
   renameSync(temp, path);
 }
 
-/** Another server may share the data directory (rolling restart): only remove our own file. */
-function removeServerFileIfOurs(path: string): void {
+/**
+ * Another server may share the data directory (a rolling restart, a second server): only our
+ * own file is touched, and it is handed to the oldest server still running rather than
+ * removed, so the local minion and `corral` keep finding a live server.
+ */
+function releaseServerFile(path: string, dataDir: string): void {
   try {
     if (!existsSync(path)) return;
     const current = JSON.parse(readFileSync(path, 'utf8')) as { pid?: number };
-    if (current.pid === process.pid) rmSync(path, { force: true });
+    if (current.pid !== process.pid) return;
+    const heir = otherLiveNodes(dataDir)[0];
+    if (heir) writeJsonAtomically(path, { pid: heir.pid, port: heir.port, url: heir.url, host: heir.host, version: heir.version, startedAt: heir.startedAt });
+    else rmSync(path, { force: true });
   } catch {
     // unreadable or half-written by another process: leave it to its owner
   }

@@ -15,6 +15,7 @@ import { defaultMinionId } from '../minion/index.js';
 import type { NodeContext, NodeModule, StartedModule, StopInfo } from '../node-module.js';
 import { openControlSocket, CONTROL_SOCKET, type ControlSocket } from '../ctl/index.js';
 import { controlHandlers } from './supervision/control.js';
+import { otherLiveNodes } from '../rolling/index.js';
 import { LocalMinion } from './supervision/local-minion.js';
 import { registerSupervisionMetrics } from './supervision/metrics.js';
 import { applyConfig, applyTenantConfig, configFilePath, TenantConfigSource } from './supervision/tenants.js';
@@ -188,8 +189,14 @@ async function startActors(context: NodeContext, services: NodeServices, options
     async stop(info: StopInfo) {
       await control?.close();
       const keepMinion = info.keepMinion || keepMinionRequested;
-      // The minion first, while the runtime still records what it reports (the exits).
-      if (localMinion && !keepMinion) await localMinion.stop();
+      // The minion first, while the runtime still records what it reports (the exits). It is
+      // shared by every server of the data directory: only the last one to stop takes it along.
+      const remaining = localMinion && !keepMinion ? otherLiveNodes(dataDir) : [];
+      if (remaining.length > 0) {
+        log.info({ servers: remaining.map((record) => record.pid) }, 'another server of this data directory still runs: leaving the local minion and its processes to it');
+      } else if (localMinion && !keepMinion) {
+        await localMinion.stop();
+      }
       leadership.unsubscribe();
       await runtime.stop();
       const service = jobs;

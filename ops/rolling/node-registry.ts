@@ -110,3 +110,11 @@ export function liveNodeRecords(dataDir: string): NodeRecord[] {
   }
   return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.pid - b.pid);
 }
+
+/**
+ * The other live servers of this data directory, oldest first. A server that stops while
+ * one remains leaves it the shared local minion and `server.json` (docs/operations.md).
+ */
+export function otherLiveNodes(dataDir: string, self = process.pid): NodeRecord[] {
+  return liveNodeRecords(dataDir).filter((record) => record.pid !== self);
+}
