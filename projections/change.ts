@@ -22,4 +22,9 @@ export interface Change {
   object: Record<string, unknown> | null;
   original: Record<string, unknown> | null;
   principal?: string;
+  /**
+   * Never stored (`processes.stats`, `connections.*`): `position` is only that of the last
+   * stored event, so it identifies nothing (README, the native protocol).
+   */
+  ephemeral?: true;
 }

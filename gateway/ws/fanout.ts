@@ -319,8 +319,9 @@ export class FanoutHub {
   }
 
   private catchUp(member: Member, afterLag = false): void {
+    // At the head already: live at once, and announced like any other start (README, the native protocol).
     if (member.lastDelivered >= this.engine.position && !afterLag) {
-      this.goLive(member, false);
+      this.goLive(member);
       return;
     }
     this.metrics?.catchUp(member.outlet.kind);
@@ -344,7 +345,7 @@ export class FanoutHub {
       // Synchronous from this check to the topic subscription: no live batch can slip in.
       if (reader.cursor >= this.engine.position) {
         member.lastDelivered = reader.cursor;
-        this.goLive(member, true);
+        this.goLive(member);
         return;
       }
       if (outlet.bufferedAmount() >= this.limits.maxBufferedBytes) await outlet.waitForRoom();
@@ -379,16 +380,14 @@ export class FanoutHub {
     }
   }
 
-  private goLive(member: Member, announce: boolean): void {
+  private goLive(member: Member): void {
     const group = member.group;
     member.outlet.subscribe(group.topic);
     group.liveMembers.add(member);
     member.mode = 'live';
     member.lastDelivered = this.engine.position;
-    if (announce) {
-      const notice = group.format.live?.(member.lastDelivered);
-      if (notice !== undefined) member.outlet.send(notice, group.format.binary);
-    }
+    const notice = group.format.live?.(member.lastDelivered);
+    if (notice !== undefined) member.outlet.send(notice, group.format.binary);
     this.liveHandlers.get(member)?.(member, member.lastDelivered);
   }
 }

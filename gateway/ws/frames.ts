@@ -121,7 +121,7 @@ export class NativeEventFormat implements FrameFormat {
   private body(change: Change, turn: EncodeTurn): string {
     return turn.cached(change, this.bodyKind, () => {
       const at = turn.atModel(change, this.model);
-      let text = `"pos":${at.position},"time":"${iso(at.time)}","type":${JSON.stringify(at.type)},"action":${JSON.stringify(at.action)},"key":${JSON.stringify(at.key)}`;
+      let text = `"pos":${at.position},${at.ephemeral ? '"ephemeral":true,' : ''}"time":"${iso(at.time)}","type":${JSON.stringify(at.type)},"action":${JSON.stringify(at.action)},"key":${JSON.stringify(at.key)}`;
       if (at.tenant !== undefined) text += `,"tenant":${JSON.stringify(at.tenant)}`;
       text += `,"data":${JSON.stringify(at.data ?? null)}`;
       const object = JSON.stringify(at.object);
@@ -135,6 +135,7 @@ export class NativeEventFormat implements FrameFormat {
   private fields(change: Change): Record<string, unknown> {
     const fields: Record<string, unknown> = {
       pos: change.position,
+      ...(change.ephemeral ? { ephemeral: true } : {}),
       time: iso(change.time),
       type: change.type,
       action: change.action,

@@ -175,7 +175,8 @@ export class ProjectionEngine extends LiveViewFolding {
 
   /**
    * Publishes a change that is not stored (the gateway's `connections`, unsampled process
-   * stats) on `changes$`. It carries the position of the last stored event. `connections`
+   * stats) on `changes$`. It carries the position of the last stored event, marked
+   * `ephemeral` so clients can tell it from the stored event at that position. `connections`
    * changes also maintain the connections view (`destroy` removes the object).
    */
   publishEphemeral(change: EphemeralChange): Change {
@@ -195,6 +196,7 @@ export class ProjectionEngine extends LiveViewFolding {
       object,
       original,
       principal: change.principal,
+      ephemeral: true,
     };
     if (!this.stopped) this.changes.next([full]);
     return full;

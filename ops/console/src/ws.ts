@@ -9,6 +9,8 @@
 export interface LiveEvent {
   sub: string;
   pos: number;
+  /** never stored: `pos` is that of the last stored event */
+  ephemeral?: true;
   time: string;
   type: string;
   action: string;
@@ -43,8 +45,6 @@ interface Subscription {
   handlers: SubscriptionHandlers;
   /** last position delivered to this subscription (null: nothing yet) */
   position: number | null;
-  /** `type.action.key` of the last event delivered */
-  lastEvent?: string;
 }
 
 const BACKOFF_MIN_MS = 250;
@@ -153,17 +153,16 @@ export class LiveSocket {
     if (op === 'event') {
       const subscription = this.subscriptions.get(String(message.sub));
       if (!subscription) return;
-      const pos = Number(message.pos);
-      // After a resume the server starts strictly after our position; this guards the
-      // console's state against a replayed stored event. Unstored changes (live CPU/RSS
-      // samples, connections) carry the position of the last stored event, so an equal
-      // position is only a duplicate when it repeats the event last delivered.
-      if (subscription.position !== null) {
-        if (pos < subscription.position) return;
-        if (pos === subscription.position && subscription.lastEvent === `${message.type}.${message.action}.${message.key}` && message.action !== 'stats') return;
+      // Unstored changes (live CPU/RSS samples, connections) are marked `ephemeral`: their
+      // `pos` is that of the last stored event, so they neither move the resume position nor
+      // count as duplicates (README, the native protocol).
+      if (message.ephemeral !== true) {
+        const pos = Number(message.pos);
+        // After a resume the server starts strictly after our position; this guards the
+        // console's state against a replayed stored event.
+        if (subscription.position !== null && pos <= subscription.position) return;
+        subscription.position = pos;
       }
-      subscription.position = pos;
-      subscription.lastEvent = `${message.type}.${message.action}.${message.key}`;
       subscription.handlers.event(message as unknown as LiveEvent);
       return;
     }
