@@ -358,7 +358,11 @@ export class FanoutHub {
     }
   }
 
-  /** Per socket (history is not shared), with backpressure between frames. */
+  /**
+   * Per socket (history is not shared), with backpressure between frames: the socket's buffer
+   * never holds more than the bound plus one frame (issue 14 item 12), and a batch frame is
+   * at most half the bound unless one event alone is larger.
+   */
   private async sendHistory(member: Member, changes: readonly Change[]): Promise<void> {
     const group = member.group;
     const selected: Change[] = [];
@@ -368,15 +372,37 @@ export class FanoutHub {
       if (group.matchers.some((matcher) => matcher.compiled.matches(evaluated))) selected.push(change);
     }
     if (selected.length === 0) return;
+    const outlet = member.outlet;
+    const bound = this.limits.maxBufferedBytes;
     const turn = new EncodeTurn(this.engine.ownModel);
-    for (let from = 0; from < selected.length; from += SLICE_CHANGES) {
-      if (member.outlet.bufferedAmount() >= this.limits.maxBufferedBytes) await member.outlet.waitForRoom();
-      if (isGone(member)) return;
-      const frames = member.group.format.encode(selected.slice(from, from + SLICE_CHANGES), turn);
-      member.outlet.sendFrames(frames, group.format.binary);
-      let bytes = 0;
-      for (const frame of frames) bytes += frameBytes(frame);
-      this.metrics?.sent(group.format.key, frames.length, bytes);
+    // Events per slice: halved until the slice's frames are small against the bound, and kept
+    // for the next slice (large events come in runs), doubled again while frames stay small.
+    let span = SLICE_CHANGES;
+    for (let from = 0; from < selected.length; ) {
+      let to = Math.min(selected.length, from + span);
+      let frames = group.format.encode(selected.slice(from, to), turn);
+      let largest = largestFrame(frames);
+      while (to - from > 1 && largest > bound / 2) {
+        span = Math.ceil((to - from) / 2);
+        to = from + span;
+        frames = group.format.encode(selected.slice(from, to), turn);
+        largest = largestFrame(frames);
+      }
+      if (largest < bound / 8) span = Math.min(SLICE_CHANGES, span * 2);
+      from = to;
+      // As many frames per write as fit under the bound; at least one.
+      for (let next = 0; next < frames.length; ) {
+        if (outlet.bufferedAmount() >= bound) await outlet.waitForRoom();
+        if (isGone(member)) return;
+        const room = bound - outlet.bufferedAmount();
+        let end = next;
+        let bytes = 0;
+        do bytes += frameBytes(frames[end++]!);
+        while (end < frames.length && bytes + frameBytes(frames[end]!) <= room);
+        outlet.sendFrames(end - next === frames.length ? frames : frames.slice(next, end), group.format.binary);
+        this.metrics?.sent(group.format.key, end - next, bytes);
+        next = end;
+      }
     }
   }
 
@@ -396,6 +422,12 @@ export class FanoutHub {
 function drpView(change: Change): Change {
   const principal = (change.object ?? change.original)?.principal;
   return typeof principal === 'string' ? { ...change, key: principal } : change;
+}
+
+function largestFrame(frames: readonly Frame[]): number {
+  let largest = 0;
+  for (const frame of frames) largest = Math.max(largest, frameBytes(frame));
+  return largest;
 }
 
 /** A function, not an inline test: the mode changes across awaits, which the compiler cannot see. */
