@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'not-found' // (404)
   | 'conflict' // optimistic concurrency conflict (409)
   | 'too-large' // payload over a size limit (413)
+  | 'too-many-requests' // over a rate or connection limit (429)
   | 'unavailable' // not ready, shutting down, not the leader (503)
   | 'corrupt' // data on disk that is damaged or not ours (500; never wiped)
   | 'internal'; // a bug (500)

@@ -9,6 +9,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   'not-found': 404,
   conflict: 409,
   'too-large': 413,
+  'too-many-requests': 429,
   unavailable: 503,
   corrupt: 500,
   internal: 500,

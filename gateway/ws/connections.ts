@@ -170,6 +170,8 @@ export class WsConnection implements Outlet {
  */
 export class ConnectionRegistry {
   private readonly open = new Set<WsConnection>();
+  /** sockets admitted per principal subject: open ones and those still upgrading */
+  private readonly admitted = new Map<string, number>();
   private serial = 0;
 
   constructor(
@@ -183,6 +185,23 @@ export class ConnectionRegistry {
    */
   nextKey(remoteAddress: string): string {
     return `${remoteAddress}:${++this.serial}`;
+  }
+
+  /**
+   * Counts a socket of `subject` before its upgrade (so concurrent upgrades cannot all pass);
+   * false when it already has `limit`. Every admitted socket is `release`d exactly once.
+   */
+  admit(subject: string, limit: number): boolean {
+    const count = this.admitted.get(subject) ?? 0;
+    if (count >= limit) return false;
+    this.admitted.set(subject, count + 1);
+    return true;
+  }
+
+  release(subject: string): void {
+    const count = (this.admitted.get(subject) ?? 0) - 1;
+    if (count > 0) this.admitted.set(subject, count);
+    else this.admitted.delete(subject);
   }
 
   add(connection: WsConnection): void {

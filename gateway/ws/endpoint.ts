@@ -1,4 +1,6 @@
-import { isCorralError } from '../../store/index.js';
+import { STATUS_CODES } from 'node:http';
+import { CorralError, isCorralError } from '../../store/index.js';
+import { HTTP_STATUS_BY_CODE } from '../http/index.js';
 import type { Principal } from '../auth/index.js';
 import type { Gateway } from '../server.js';
 import type { HttpRequest, HttpResponse, SocketContext, WebSocket } from '../uws.js';
@@ -12,6 +14,7 @@ import { scopeOf } from './scope.js';
 export const CLOSE = {
   unauthenticated: 4001,
   forbidden: 4003,
+  tooManyConnections: 4429,
   protocolError: 4400,
   restarting: 1012,
   goingAway: 1001,
@@ -95,7 +98,10 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
     let aborted = false;
     res.onAborted(() => (aborted = true));
     const upgradeWith = (data: UserData, subprotocol: string): void => {
-      if (aborted) return;
+      if (aborted) {
+        if ('connection' in data) registry.release(data.connection.principal.subject);
+        return;
+      }
       res.cork(() => res.upgrade<UserData>(data, secKey, subprotocol, secExtensions, socketContext));
     };
     spec.authenticate(request).then(
@@ -106,6 +112,11 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
           accepted = spec.accept(request, principal);
         } catch (error) {
           refuse(error);
+          return;
+        }
+        const limit = limits.maxConnectionsPerPrincipal;
+        if (!registry.admit(principal.subject, limit)) {
+          refuse(new CorralError('too-many-requests', `too many websocket connections for ${principal.subject} (limit ${limit}); close some first`, { limit }));
           return;
         }
         const connection = new WsConnection(
@@ -124,21 +135,18 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
 
     function refuse(error: unknown): void {
       if (aborted) return;
-      const code = isCorralError(error) ? error.code : 'internal';
-      const forbidden = code === 'forbidden';
-      const message = isCorralError(error) && code !== 'internal' ? error.message : 'authentication failed';
-      if (spec.refuse === 'http' || code === 'bad-request') {
-        const status = forbidden ? '403 Forbidden' : code === 'bad-request' ? '400 Bad Request' : '401 Unauthorized';
+      const refusal = refusalOf(error);
+      if (spec.refuse === 'http' || refusal.code === 'bad-request') {
         res.cork(() => {
           res
-            .writeStatus(status)
+            .writeStatus(`${refusal.status} ${STATUS_CODES[refusal.status]}`)
             .writeHeader('content-type', 'application/json')
-            .end(JSON.stringify({ error: { code: forbidden ? 'forbidden' : code === 'bad-request' ? code : 'unauthenticated', message } }));
+            .end(JSON.stringify({ error: { code: refusal.code, message: refusal.message } }));
         });
         return;
       }
       const offered = request.offeredProtocols.find((p) => !p.startsWith('corral.token.')) ?? '';
-      upgradeWith({ refused: { code: forbidden ? CLOSE.forbidden : CLOSE.unauthenticated, reason: message } }, offered);
+      upgradeWith({ refused: { code: refusal.close, reason: refusal.message } }, offered);
     }
   }
 
@@ -190,9 +198,24 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
         spec.close?.(connection);
       } finally {
         registry.remove(connection);
+        registry.release(connection.principal.subject);
       }
     },
   });
+}
+
+/**
+ * How a refused upgrade is answered: an HTTP status before the upgrade (Salt, bad input) or a
+ * close code after it. Anything but our own client errors reads as an authentication failure.
+ */
+function refusalOf(error: unknown): { code: string; status: number; close: number; message: string } {
+  const code = isCorralError(error) ? error.code : 'internal';
+  if (code === 'too-many-requests' || code === 'bad-request' || code === 'forbidden') {
+    const close = code === 'too-many-requests' ? CLOSE.tooManyConnections : code === 'forbidden' ? CLOSE.forbidden : CLOSE.protocolError;
+    return { code, status: HTTP_STATUS_BY_CODE[code], close, message: (error as Error).message };
+  }
+  const message = isCorralError(error) && code !== 'internal' ? error.message : 'authentication failed';
+  return { code: 'unauthenticated', status: 401, close: CLOSE.unauthenticated, message };
 }
 
 /** Request headers copied for the protocols (authentication and subprotocol negotiation). */

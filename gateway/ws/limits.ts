@@ -20,6 +20,11 @@ export interface WsLimits {
   maxSubscriptionsPerSocket: number;
   /** seconds without traffic before a socket is closed; uWS pings automatically before (default 120) */
   idleTimeoutSeconds: number;
+  /**
+   * open websockets (every protocol but the minion's) per principal on this node (default 256):
+   * each holds up to `maxBufferedBytes`, so one token cannot take the node's memory
+   */
+  maxConnectionsPerPrincipal: number;
 }
 
 export const DEFAULT_WS_LIMITS: Readonly<WsLimits> = Object.freeze({
@@ -30,6 +35,7 @@ export const DEFAULT_WS_LIMITS: Readonly<WsLimits> = Object.freeze({
   maxPayloadBytes: 1024 * 1024,
   maxSubscriptionsPerSocket: 256,
   idleTimeoutSeconds: 120,
+  maxConnectionsPerPrincipal: 256,
 });
 
 export function resolveLimits(overrides: Partial<WsLimits> = {}): WsLimits {

@@ -67,3 +67,36 @@ describe('catch-up of large events to a client that does not read', () => {
 
 const waitForConnection = (subject: string) =>
   waitFor(() => h.protocols.registry.all().find((c) => c.principal.subject === subject), { description: `the connection of ${subject}` });
+
+describe('websockets per principal', () => {
+  const LIMIT = 3;
+  let limited: Harness;
+  beforeAll(async () => {
+    limited = await startHarness({ limits: { maxConnectionsPerPrincipal: LIMIT } });
+  });
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  it(`are limited (here ${LIMIT}): the next one is refused with 4429 (Salt: HTTP 429), others are unaffected, and a closed one frees its place`, async () => {
+    const token = await limited.token({ acme: 'read' }, 'greedy');
+    const open = await Promise.all(Array.from({ length: LIMIT }, () => TestClient.open(`${limited.wsUrl}/ws?token=${token}`)));
+    const refused = await TestClient.open(`${limited.wsUrl}/ws?token=${token}`);
+    expect(await refused.waitClosed()).toEqual({ code: 4429, reason: `too many websocket connections for greedy (limit ${LIMIT}); close some first` });
+    await expect(TestClient.open(`${limited.wsUrl}/all_events/${token}`)).rejects.toMatchObject({ status: 429 });
+
+    // another principal is not affected
+    const other = await TestClient.open(`${limited.wsUrl}/ws?token=${await limited.token({ acme: 'read' }, 'modest')}`);
+    other.send({ op: 'ping', id: 'p' });
+    await other.find({ op: 'pong', id: 'p' });
+
+    open[0]!.close();
+    await open[0]!.waitClosed();
+    const again = await waitFor(async () => {
+      const client = await TestClient.open(`${limited.wsUrl}/ws?token=${token}`);
+      client.send({ op: 'ping', id: 'p' });
+      return client.find({ op: 'pong', id: 'p' }, 2_000).then(() => client, () => null);
+    }, { description: 'a socket to be accepted again after one closed' });
+    for (const client of [...open.slice(1), again, other]) client.close();
+  });
+});

@@ -123,7 +123,7 @@ export async function startCorral(framing: Framing): Promise<Peer> {
     version: 'bench',
     componentState: () => 'running',
   });
-  const protocols = registerWebsocketProtocols(gateway, { engine, limits: { maxBufferedBytes: 16 * 1024 * 1024 } });
+  const protocols = registerWebsocketProtocols(gateway, { engine, limits: { maxBufferedBytes: 16 * 1024 * 1024, maxConnectionsPerPrincipal: 1_000_000 } });
   const port = await gateway.listen('127.0.0.1', 0);
   const token = (await tokens.issue({ subject: 'bench', tenants: { bench: 'read' }, ttlMs: 3_600_000 })).token;
   return {
