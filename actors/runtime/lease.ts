@@ -37,6 +37,11 @@ export interface StoreLeaderLeaseOptions {
   logger?: Logger;
   /** the model API to write at (lease data is the same in every model) */
   writeModel?: () => number;
+  /**
+   * True when the holder of a lease that has not expired is known to be dead (on one host:
+   * its pid no longer runs): the lease is taken at once instead of after its TTL.
+   */
+  holderIsGone?: (holder: string) => boolean;
 }
 
 /**
@@ -161,7 +166,11 @@ export class StoreLeaderLease implements LeaderLeaseKeeper {
     const now = this.clock.now();
     const lease = this.lease;
     const mine = lease?.holder === this.options.node;
-    const valid = lease !== null && lease.holder !== null && lease.expiresAt > now;
+    let valid = lease !== null && lease.holder !== null && lease.expiresAt > now;
+    if (valid && !mine && this.options.holderIsGone?.(lease!.holder!)) {
+      this.logger.info({ holder: lease!.holder, term: lease!.term }, 'the leader lease holder is gone (its process no longer runs): taking the lease now');
+      valid = false;
+    }
     if (valid && !mine) {
       this.setLeading(false);
       return;

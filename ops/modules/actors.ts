@@ -16,6 +16,7 @@ import type { NodeContext, NodeModule, StartedModule, StopInfo } from '../node-m
 import { openControlSocket, CONTROL_SOCKET, type ControlSocket } from '../ctl/index.js';
 import { controlHandlers } from './supervision/control.js';
 import { otherLiveNodes } from '../rolling/index.js';
+import { holderGoneOnThisHost } from './supervision/lease-holder.js';
 import { LocalMinion } from './supervision/local-minion.js';
 import { registerSupervisionMetrics } from './supervision/metrics.js';
 import { applyConfig, applyTenantConfig, configFilePath, TenantConfigSource } from './supervision/tenants.js';
@@ -83,6 +84,8 @@ async function startActors(context: NodeContext, services: NodeServices, options
     ttlMs: options.leaseTtlMs ?? (Number.isInteger(ttlFromEnv) && ttlFromEnv > 0 ? ttlFromEnv : 10_000),
     logger: log,
     ...(services.writeModel ? { writeModel: services.writeModel } : {}),
+    // The embedded store's data directory is on this host, so every node is a local process.
+    ...(config.store.kind === 'embedded' ? { holderIsGone: (holder: string) => holderGoneOnThisHost(holder) } : {}),
   });
 
   runtime = createActorRuntime({
