@@ -3,7 +3,7 @@
  * field (`report.lines[3].line`) so a protocol error says exactly what was wrong. Values are
  * rebuilt from known fields only: nothing unexpected from the wire travels further.
  */
-import type { Grains, MinionCommand, MinionReport, ReadinessSpec, RunningProcess } from '../../actors/index.js';
+import { MAX_JOB_ARGS, type Grains, type MinionCommand, type MinionReport, type ReadinessSpec, type RunningProcess } from '../../actors/index.js';
 
 export class ProtocolError extends Error {
   /** websocket close code for a protocol violation (DESIGN.md §8) */
@@ -250,7 +250,8 @@ export function command(value: unknown, path: string): MinionCommand {
         tenant,
         jid: str(c.jid, `${path}.jid`, 64, 1),
         fun: str(c.fun, `${path}.fun`, 256, 1),
-        args: arr(c.args, `${path}.args`, 10_000),
+        // the server refuses more at job creation (actors/job/validate.ts)
+        args: arr(c.args, `${path}.args`, MAX_JOB_ARGS),
         timeoutMs: int(c.timeoutMs, `${path}.timeoutMs`),
       };
     case 'cancelJob':
