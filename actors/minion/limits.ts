@@ -23,6 +23,20 @@ export const MAX_JOB_ARGS_WIRE_BYTES = MAX_FRAME_BYTES - FRAME_ENVELOPE_BYTES;
 /** the most a job's return may take in a minion frame; a larger one is truncated by the minion */
 export const MAX_JOB_RETURN_WIRE_BYTES = MAX_FRAME_BYTES - FRAME_ENVELOPE_BYTES;
 
+/**
+ * A `spawn` command (a watcher's process), as the minion validates it and the watcher spec
+ * is checked on the server: the most args and environment variables, the longest arg or env
+ * value, env name, `cmd` or `cwd`, and readiness `path`.
+ */
+export const MAX_PROCESS_ARGS = 10_000;
+export const MAX_PROCESS_ENV = 1000;
+export const MAX_PROCESS_TEXT_CHARS = 64 * 1024;
+export const MAX_ENV_NAME_CHARS = 256;
+export const MAX_PATH_CHARS = 4096;
+export const MAX_READY_PATH_CHARS = 2048;
+/** the most a spawn command's cmd, args, env and cwd may take in a frame together */
+export const MAX_SPAWN_WIRE_BYTES = MAX_FRAME_BYTES - FRAME_ENVELOPE_BYTES;
+
 const MAX_DEPTH = 256;
 
 /**

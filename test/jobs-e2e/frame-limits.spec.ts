@@ -105,4 +105,23 @@ describe('frame limits on a shared minion', () => {
     expect(job.state).toBe('complete');
     expect((job.minions.shared1!.return as string[]).length).toBe(10_000);
   }, 60_000);
+
+  it('a watcher spec the minion would refuse is a 400 naming the limit, and the shared minion keeps serving', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ name: 'many', cmd: 'true', args: Array.from({ length: 10_001 }, () => 'a') }, /args: at most 10000 arguments \(got 10001\)/],
+      [{ name: 'longcmd', cmd: `/bin/${'x'.repeat(5000)}` }, /cmd: at most 4096 characters/],
+      [{ name: 'bigenv', cmd: 'true', env: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`V${i}`, '1'])) }, /env: at most 1000 variables \(got 1001\)/],
+      [{ name: 'longarg', cmd: 'true', args: ['y'.repeat(70_000)] }, /args\[0\]: at most 65536 characters/],
+      // within the 1 MiB body limit as JSON (3 bytes of quotes and comma per arg), over the frame budget (5 per string)
+      [{ name: 'huge', cmd: 'true', args: Array.from({ length: 10_000 }, () => 'z'.repeat(99)) }, /more than 1032192 bytes in a minion frame: over what the minion frame limit of 1048576 bytes leaves/],
+    ];
+    for (const [body, message] of cases) {
+      const response = await api(server).post('/api/v1/tenants/beta/watchers', body);
+      expect(response.status, `${String(body.name)}: ${response.text.slice(0, 200)}`).toBe(400);
+      expect((response.body as { error: { message: string } }).error.message).toMatch(message);
+    }
+    const before = await tickerRevision();
+    await waitFor(async () => (await tickerRevision()) >= before + 3, { timeoutMs: 3000, description: "beta's ticker still logging" });
+    expect((await api(server).get('/api/v1/tenants/beta/minions/shared1')).body).toMatchObject({ state: 'connected' });
+  }, 30_000);
 });
