@@ -28,6 +28,7 @@
  * truncates job returns to fit, splits output reports, and answers a jobReturn it still cannot
  * encode within the limit with an error return instead (ops/minion/outbox.ts): a frame over
  * the limit would close the connection, and resending it would close every reconnect too.
+ * A runJob that fails validation on the minion is answered the same way (refusedJobOf).
  *
  * Close codes: 4001 bad token, 4003 no tenant granted, 4400 protocol error, 4409 replaced by a
  * newer connection of the same minion id, 1011 the server could not record a report (the
@@ -177,6 +178,24 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
       return { t: frame.t, ts: tsOf(frame.ts) };
     default:
       throw new ProtocolError(`frame.t: unknown frame type ${JSON.stringify(frame.t)} (expected welcome, command, ack, ping or pong)`);
+  }
+}
+
+/**
+ * For a server frame the minion refused: the job it was meant to run, if it is a `runJob`
+ * command whose tenant and jid are themselves valid. The minion answers that job with a
+ * failed return instead of closing the connection its other tenants share (a server that
+ * resent the job at every reconnect would keep closing it).
+ */
+export function refusedJobOf(bytes: Uint8Array): { tenant: string; jid: string } | null {
+  try {
+    const frame = v.obj(unpackr.unpack(bytes), 'frame');
+    if (frame.t !== 'command') return null;
+    const command = v.obj(frame.command, 'frame.command');
+    if (command.kind !== 'runJob') return null;
+    return { tenant: v.name(command.tenant, 'frame.command.tenant'), jid: v.str(command.jid, 'frame.command.jid', 64, 1) };
+  } catch {
+    return null;
   }
 }
 

@@ -197,6 +197,19 @@ describe('minion agent <-> hub over a real uWS server', () => {
     expect(sink.hellos.filter((h) => h.id === agent.id)).toHaveLength(1);
   });
 
+  it('a runJob the minion refuses (10,001 args, e.g. from an older server) fails that job only; the connection stays', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    const refused = { kind: 'runJob' as const, tenant: 'acme', jid: '20260101000000000080', fun: 'test.echo', args: Array.from({ length: 10_001 }, () => 1), timeoutMs: 5000 };
+    expect(hub.port.send(agent.id, refused)).toBe(true);
+    const answer = await waitFor(() => sink.of('jobReturn').find((r) => r.jid === refused.jid), 'the refused job answered');
+    expect(answer).toMatchObject({ success: false, retcode: 1, return: 'the minion refused job 20260101000000000080: frame.command.args: more than 10000 items' });
+    const next = { ...refused, jid: '20260101000000000081', args: ['still here'] };
+    hub.port.send(agent.id, next);
+    expect((await waitFor(() => sink.of('jobReturn').find((r) => r.jid === next.jid), 'the next job')).return).toBe('still here');
+    expect(sink.hellos.filter((h) => h.id === agent.id)).toHaveLength(1);
+  });
+
   it('keeps processes across a server-side close, re-registers them, and resends unacked reports', async () => {
     const agent = startAgent();
     await agent.waitConnected();
