@@ -1,4 +1,5 @@
 import { assertJid, assertName, CorralError, InvalidArgumentError } from '../../store/index.js';
+import { MAX_FRAME_BYTES, MAX_JOB_ARGS, MAX_JOB_ARGS_WIRE_BYTES, wireSizeBound } from '../minion/limits.js';
 import type { TargetType } from './events.js';
 import { compileTarget, type CompiledTarget } from './target.js';
 
@@ -61,6 +62,16 @@ function assertJsonData(value: unknown, path: string, depth: number): void {
 export function validateArgs(args: unknown): unknown[] {
   if (args === undefined) return [];
   if (!Array.isArray(args)) throw new InvalidArgumentError(`args must be an array, got ${describe(args)}`, { field: 'args' });
+  // The minion refuses a runJob frame it cannot take, and refusing drops the connection every
+  // tenant on that minion shares: so what it would refuse is refused here, before anything is
+  // recorded (actors/minion/limits.ts; README "Run a job").
+  if (args.length > MAX_JOB_ARGS) {
+    throw new InvalidArgumentError(`job has ${args.length} args: a minion takes at most ${MAX_JOB_ARGS}`, {
+      field: 'args',
+      count: args.length,
+      limit: MAX_JOB_ARGS,
+    });
+  }
   assertJsonData(args, 'args', 0);
   const bytes = Buffer.byteLength(JSON.stringify(args));
   if (bytes > MAX_ARGS_BYTES) {
@@ -69,6 +80,14 @@ export function validateArgs(args: unknown): unknown[] {
       size: bytes,
       limit: MAX_ARGS_BYTES,
     });
+  }
+  const wireBytes = wireSizeBound(args, MAX_JOB_ARGS_WIRE_BYTES);
+  if (wireBytes > MAX_JOB_ARGS_WIRE_BYTES) {
+    throw new InvalidArgumentError(
+      `job args take more than ${MAX_JOB_ARGS_WIRE_BYTES} bytes in a minion frame (every number counts 9 bytes, every string 5 plus its UTF-8 bytes): ` +
+        `over what the minion frame limit of ${MAX_FRAME_BYTES} bytes leaves for them`,
+      { field: 'args', limit: MAX_JOB_ARGS_WIRE_BYTES, frameLimit: MAX_FRAME_BYTES },
+    );
   }
   return args;
 }

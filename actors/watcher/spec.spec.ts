@@ -24,6 +24,23 @@ describe('parseWatcherSpec', () => {
     expect(() => parseWatcherSpec({ cmd: 'x', stopSignal: 'SIGNOPE' })).toThrow(InvalidArgumentError);
   });
 
+  it('refuses what the minion would refuse in its spawn command (actors/minion/limits.ts), naming the limit', () => {
+    const at = 'tenants.acme.watchers.web';
+    expect(() => parseWatcherSpec({ cmd: 'x', args: Array.from({ length: 10_001 }, () => 'a') }, at)).toThrow(`${at}.args: at most 10000 arguments (got 10001)`);
+    expect(() => parseWatcherSpec({ cmd: 'x', args: ['a', 'b'.repeat(65_537)] }, at)).toThrow(`${at}.args[1]: at most 65536 characters (got 65537)`);
+    expect(() => parseWatcherSpec({ cmd: 'c'.repeat(4097) }, at)).toThrow(`${at}.cmd: at most 4096 characters (got 4097)`);
+    expect(() => parseWatcherSpec({ cmd: 'x', cwd: '/'.repeat(4097) }, at)).toThrow(`${at}.cwd: at most 4096 characters`);
+    expect(() => parseWatcherSpec({ cmd: 'x', env: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`V${i}`, ''])) }, at)).toThrow(`${at}.env: at most 1000 variables (got 1001)`);
+    expect(() => parseWatcherSpec({ cmd: 'x', env: { A: 'v'.repeat(65_537) } }, at)).toThrow(`${at}.env.A: at most 65536 characters`);
+    expect(() => parseWatcherSpec({ cmd: 'x', env: { ['N'.repeat(257)]: '1' } }, at)).toThrow(/name of at most 256 characters \(got 257\)/);
+    expect(() => parseWatcherSpec({ cmd: 'x', ready: { kind: 'http', port: 80, path: `/${'p'.repeat(2048)}` } }, at)).toThrow(`${at}.ready.path: at most 2048 characters`);
+    expect(() => parseWatcherSpec({ cmd: 'x', args: Array.from({ length: 20 }, () => 'z'.repeat(60_000)) }, at)).toThrow(
+      `${at}: cmd, args, env and cwd take more than 1032192 bytes in a minion frame: over what the minion frame limit of 1048576 bytes leaves for them`,
+    );
+    // at the limits: accepted
+    expect(parseWatcherSpec({ cmd: 'x', args: Array.from({ length: 10_000 }, () => 'a') }).args).toHaveLength(10_000);
+  });
+
   it('normalizes signals and readiness shorthands', () => {
     expect(normalizeSignal('hup')).toBe('SIGHUP');
     expect(normalizeSignal('SIGKILL')).toBe('SIGKILL');

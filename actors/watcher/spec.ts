@@ -1,6 +1,17 @@
 import { constants as osConstants } from 'node:os';
 import { InvalidArgumentError, isValidName, NAME_PATTERN } from '../../store/index.js';
 import type { ReadinessSpec, RestartPolicy, WatcherSpec } from './events.js';
+import {
+  MAX_ENV_NAME_CHARS,
+  MAX_FRAME_BYTES,
+  MAX_PATH_CHARS,
+  MAX_PROCESS_ARGS,
+  MAX_PROCESS_ENV,
+  MAX_PROCESS_TEXT_CHARS,
+  MAX_READY_PATH_CHARS,
+  MAX_SPAWN_WIRE_BYTES,
+  wireSizeBound,
+} from '../minion/limits.js';
 
 /**
  * Validation of watcher specs as the config file and the HTTP API accept them
@@ -65,6 +76,11 @@ function noNul(text: string, path: string): string {
   return text;
 }
 
+function maxChars(text: string, path: string, max: number): string {
+  if (text.length > max) fail(path, `at most ${max} characters (got ${text.length})`);
+  return text;
+}
+
 /** `SIGTERM`, `TERM` or `sigterm` -> `SIGTERM`, if this OS knows the signal. */
 export function normalizeSignal(value: unknown, path = 'signal'): string {
   if (typeof value !== 'string' || value.trim() === '') return fail(path, `must be a signal name like SIGTERM (got ${JSON.stringify(value)})`);
@@ -115,7 +131,7 @@ function parseReady(value: unknown, path: string, base: ReadinessSpec): Readines
       let httpPath: { path?: string } = {};
       if (input.path !== undefined) {
         if (typeof input.path !== 'string' || !input.path.startsWith('/') || /\s/.test(input.path)) fail(`${path}.path`, 'must be a URL path starting with /');
-        httpPath = { path: input.path };
+        httpPath = { path: maxChars(input.path, `${path}.path`, MAX_READY_PATH_CHARS) };
       }
       return { kind: 'http', port: integer(input.port, `${path}.port`, 1, 65535), ...httpPath, ...host(input), ...timeout(input) };
     }
@@ -142,13 +158,14 @@ export function parseWatcherSpec(input: unknown, path = '', base?: WatcherSpec):
   let cmd = from.cmd;
   if (spec.cmd !== undefined || !base) {
     if (typeof spec.cmd !== 'string' || spec.cmd.trim() === '') fail(at('cmd'), 'is required: the command to run (a non-empty string)');
-    cmd = noNul(spec.cmd, at('cmd'));
+    cmd = maxChars(noNul(spec.cmd, at('cmd')), at('cmd'), MAX_PATH_CHARS);
   }
 
   let args = [...from.args];
   if (spec.args !== undefined) {
     if (!Array.isArray(spec.args)) fail(at('args'), 'must be a list of strings');
-    args = spec.args.map((arg, i) => noNul(stringish(arg, `${at('args')}[${i}]`), `${at('args')}[${i}]`));
+    if (spec.args.length > MAX_PROCESS_ARGS) fail(at('args'), `at most ${MAX_PROCESS_ARGS} arguments (got ${spec.args.length})`);
+    args = spec.args.map((arg, i) => maxChars(noNul(stringish(arg, `${at('args')}[${i}]`), `${at('args')}[${i}]`), `${at('args')}[${i}]`, MAX_PROCESS_TEXT_CHARS));
   }
 
   let env = { ...from.env };
@@ -157,9 +174,13 @@ export function parseWatcherSpec(input: unknown, path = '', base?: WatcherSpec):
     else {
       const input = plainObject(spec.env, at('env'), Object.keys(spec.env as object));
       env = {};
+      const names = Object.keys(input);
+      if (names.length > MAX_PROCESS_ENV) fail(at('env'), `at most ${MAX_PROCESS_ENV} variables (got ${names.length})`);
       for (const [name, value] of Object.entries(input)) {
         if (!ENV_NAME.test(name)) fail(`${at('env')}.${name}`, 'is not a valid environment variable name');
-        env[name] = noNul(stringish(value, `${at('env')}.${name}`), `${at('env')}.${name}`);
+        if (name.length > MAX_ENV_NAME_CHARS) fail(`${at('env')}.${name.slice(0, 40)}...`, `name of at most ${MAX_ENV_NAME_CHARS} characters (got ${name.length})`);
+        const text = noNul(stringish(value, `${at('env')}.${name}`), `${at('env')}.${name}`);
+        env[name] = maxChars(text, `${at('env')}.${name}`, MAX_PROCESS_TEXT_CHARS);
       }
     }
   }
@@ -167,7 +188,17 @@ export function parseWatcherSpec(input: unknown, path = '', base?: WatcherSpec):
   let cwd = from.cwd;
   if (spec.cwd !== undefined) {
     if (spec.cwd !== null && (typeof spec.cwd !== 'string' || spec.cwd === '')) fail(at('cwd'), 'must be a directory path or null');
-    cwd = spec.cwd === null ? null : noNul(spec.cwd as string, at('cwd'));
+    cwd = spec.cwd === null ? null : maxChars(noNul(spec.cwd as string, at('cwd')), at('cwd'), MAX_PATH_CHARS);
+  }
+  // Each process is started by one spawn command frame: the minion refuses one over the frame
+  // limit or its field limits, and refusing drops the connection every tenant on it shares
+  // (actors/minion/limits.ts; docs/operations.md "Frame limits").
+  const spawnBytes = wireSizeBound({ cmd, args, env, cwd }, MAX_SPAWN_WIRE_BYTES);
+  if (spawnBytes > MAX_SPAWN_WIRE_BYTES) {
+    fail(
+      path || 'watcher',
+      `cmd, args, env and cwd take more than ${MAX_SPAWN_WIRE_BYTES} bytes in a minion frame: over what the minion frame limit of ${MAX_FRAME_BYTES} bytes leaves for them`,
+    );
   }
 
   const numprocesses = spec.numprocesses === undefined ? from.numprocesses : integer(spec.numprocesses, at('numprocesses'), 0, MAX_PROCESSES);

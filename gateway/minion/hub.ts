@@ -215,6 +215,13 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
       if (conn.anyTenant) addTenant(conn, command.tenant);
       if (!conn.tenants.includes(command.tenant)) return false;
       const bytes = encodeFrame({ t: 'command', command });
+      // The minion would refuse it and close the connection all its tenants share (jobs are
+      // refused at creation for this; this guards every other command): not sent, the caller
+      // treats the minion as unreachable for it.
+      if (bytes.length > MAX_FRAME_BYTES) {
+        logger.error({ minion: minionId, tenant: command.tenant, kind: command.kind, bytes, limit: MAX_FRAME_BYTES }, 'command over the minion frame limit: not sent');
+        return false;
+      }
       if (conn.pendingCommands.length === 0 && conn.ws.getBufferedAmount() < maxBuffered) {
         const ws = conn.ws;
         ws.cork(() => ws.send(bytes, true));

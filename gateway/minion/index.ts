@@ -15,6 +15,7 @@ export {
   encodeFrame,
   decodeMinionFrame,
   decodeServerFrame,
+  refusedJobOf,
   negotiateProtocol,
   isReliableReport,
   type ProtocolRange,

@@ -23,12 +23,19 @@
  * Versioning: the minion sends the range it speaks, the server picks the highest version
  * both speak, or closes with 4400 and a message naming both ranges.
  *
+ * Size: a frame is at most MAX_FRAME_BYTES (1 MiB) encoded, both ways (actors/minion/limits.ts).
+ * The server refuses at creation a job whose runJob frame could exceed it; the minion
+ * truncates job returns to fit, splits output reports, and answers a jobReturn it still cannot
+ * encode within the limit with an error return instead (ops/minion/outbox.ts): a frame over
+ * the limit would close the connection, and resending it would close every reconnect too.
+ * A runJob that fails validation on the minion is answered the same way (refusedJobOf).
+ *
  * Close codes: 4001 bad token, 4003 no tenant granted, 4400 protocol error, 4409 replaced by a
  * newer connection of the same minion id, 1011 the server could not record a report (the
  * minion reconnects and resends), 1012 server restarting, 1001 going away.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import type { Grains, MinionCommand, MinionReport, RunningProcess } from '../../actors/index.js';
+import { MAX_FRAME_BYTES, type Grains, type MinionCommand, type MinionReport, type RunningProcess } from '../../actors/index.js';
 import * as v from './validate.js';
 import { ProtocolError } from './validate.js';
 
@@ -36,7 +43,8 @@ export { ProtocolError } from './validate.js';
 
 export const PROTOCOL_MIN = 1;
 export const PROTOCOL_MAX = 1;
-export const MAX_FRAME_BYTES = 1024 * 1024;
+// one definition for the server's job validation, the hub and the minion (actors/minion/limits.ts)
+export { MAX_FRAME_BYTES };
 
 export const CLOSE_UNAUTHENTICATED = 4001;
 export const CLOSE_FORBIDDEN = 4003;
@@ -170,6 +178,24 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
       return { t: frame.t, ts: tsOf(frame.ts) };
     default:
       throw new ProtocolError(`frame.t: unknown frame type ${JSON.stringify(frame.t)} (expected welcome, command, ack, ping or pong)`);
+  }
+}
+
+/**
+ * For a server frame the minion refused: the job it was meant to run, if it is a `runJob`
+ * command whose tenant and jid are themselves valid. The minion answers that job with a
+ * failed return instead of closing the connection its other tenants share (a server that
+ * resent the job at every reconnect would keep closing it).
+ */
+export function refusedJobOf(bytes: Uint8Array): { tenant: string; jid: string } | null {
+  try {
+    const frame = v.obj(unpackr.unpack(bytes), 'frame');
+    if (frame.t !== 'command') return null;
+    const command = v.obj(frame.command, 'frame.command');
+    if (command.kind !== 'runJob') return null;
+    return { tenant: v.name(command.tenant, 'frame.command.tenant'), jid: v.str(command.jid, 'frame.command.jid', 64, 1) };
+  } catch {
+    return null;
   }
 }
 

@@ -3,7 +3,15 @@
  * field (`report.lines[3].line`) so a protocol error says exactly what was wrong. Values are
  * rebuilt from known fields only: nothing unexpected from the wire travels further.
  */
-import type { Grains, MinionCommand, MinionReport, ReadinessSpec, RunningProcess } from '../../actors/index.js';
+import {
+  MAX_ENV_NAME_CHARS,
+  MAX_JOB_ARGS,
+  MAX_PATH_CHARS,
+  MAX_PROCESS_ARGS,
+  MAX_PROCESS_ENV,
+  MAX_PROCESS_TEXT_CHARS,
+  MAX_READY_PATH_CHARS,
+  type Grains, type MinionCommand, type MinionReport, type ReadinessSpec, type RunningProcess } from '../../actors/index.js';
 
 export class ProtocolError extends Error {
   /** websocket close code for a protocol violation (DESIGN.md §8) */
@@ -64,14 +72,14 @@ export function arr(value: unknown, path: string, max: number): unknown[] {
 const nullable = <T>(value: unknown, check: (v: unknown) => T): T | null => (value === null ? null : check(value));
 const optional = <T>(value: unknown, check: (v: unknown) => T): T | undefined => (value === undefined ? undefined : check(value));
 function strings(value: unknown, path: string, max: number): string[] {
-  return arr(value, path, max).map((item, i) => str(item, `${path}[${i}]`, MAX_TEXT_CHARS));
+  return arr(value, path, max).map((item, i) => str(item, `${path}[${i}]`, MAX_PROCESS_TEXT_CHARS));
 }
 function stringMap(value: unknown, path: string): Record<string, string> {
   const map = obj(value, path);
   const out: Record<string, string> = {};
   const keys = Object.keys(map);
-  if (keys.length > 1000) throw new ProtocolError(`${path}: more than 1000 entries`);
-  for (const key of keys) out[str(key, `${path} key`)] = str(map[key], `${path}.${key}`, MAX_TEXT_CHARS);
+  if (keys.length > MAX_PROCESS_ENV) throw new ProtocolError(`${path}: more than ${MAX_PROCESS_ENV} entries`);
+  for (const key of keys) out[str(key, `${path} key`, MAX_ENV_NAME_CHARS)] = str(map[key], `${path}.${key}`, MAX_PROCESS_TEXT_CHARS);
   return out;
 }
 
@@ -213,7 +221,7 @@ export function readiness(value: unknown, path: string): ReadinessSpec {
     case 'tcp':
       return withTimeout({ kind: 'tcp' as const, port: int(r.port, `${path}.port`, 1, 65535), ...(host ? { host } : {}) });
     case 'http': {
-      const httpPath = optional(r.path, (p) => str(p, `${path}.path`, 2048));
+      const httpPath = optional(r.path, (p) => str(p, `${path}.path`, MAX_READY_PATH_CHARS));
       return withTimeout({ kind: 'http' as const, port: int(r.port, `${path}.port`, 1, 65535), ...(host ? { host } : {}), ...(httpPath ? { path: httpPath } : {}) });
     }
     case 'notify':
@@ -232,10 +240,11 @@ export function command(value: unknown, path: string): MinionCommand {
         kind: 'spawn',
         ...runRef(c, path),
         tenant,
-        cmd: str(c.cmd, `${path}.cmd`, 4096, 1),
-        args: strings(c.args, `${path}.args`, 10_000),
+        // the limits the watcher spec is checked against on the server (actors/watcher/spec.ts)
+        cmd: str(c.cmd, `${path}.cmd`, MAX_PATH_CHARS, 1),
+        args: strings(c.args, `${path}.args`, MAX_PROCESS_ARGS),
         env: stringMap(c.env, `${path}.env`),
-        cwd: nullable(c.cwd, (d) => str(d, `${path}.cwd`, 4096, 1)),
+        cwd: nullable(c.cwd, (d) => str(d, `${path}.cwd`, MAX_PATH_CHARS, 1)),
         ready: readiness(c.ready, `${path}.ready`),
         stopSignal: str(c.stopSignal, `${path}.stopSignal`, 32, 1),
         stopWaitMs: int(c.stopWaitMs, `${path}.stopWaitMs`),
@@ -250,7 +259,8 @@ export function command(value: unknown, path: string): MinionCommand {
         tenant,
         jid: str(c.jid, `${path}.jid`, 64, 1),
         fun: str(c.fun, `${path}.fun`, 256, 1),
-        args: arr(c.args, `${path}.args`, 10_000),
+        // the server refuses more at job creation (actors/job/validate.ts)
+        args: arr(c.args, `${path}.args`, MAX_JOB_ARGS),
         timeoutMs: int(c.timeoutMs, `${path}.timeoutMs`),
       };
     case 'cancelJob':

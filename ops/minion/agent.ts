@@ -27,6 +27,8 @@ import {
   MAX_FRAME_BYTES,
   PROTOCOL_MAX,
   PROTOCOL_MIN,
+  ProtocolError,
+  refusedJobOf,
   type MinionFrame,
   type WelcomeFrame,
 } from '../../gateway/minion/index.js';
@@ -301,7 +303,24 @@ export class MinionAgent {
             return;
         }
       } catch (error) {
-        this.logger.error({ error: (error as Error).message }, 'bad frame from the server; reconnecting');
+        const message = (error as Error).message;
+        const refused = isBinary && error instanceof ProtocolError ? refusedJobOf(data) : null;
+        if (refused && this.serves(refused.tenant)) {
+          // Only that job fails: the connection is every tenant's (docs/operations.md "Frame limits").
+          this.logger.error({ jid: refused.jid, tenant: refused.tenant, error: message }, 'job refused: answered with a failed return');
+          this.outbox.push({
+            kind: 'jobReturn',
+            tenant: refused.tenant,
+            jid: refused.jid,
+            minion: this.id,
+            return: `the minion refused job ${refused.jid}: ${message}`,
+            retcode: 1,
+            success: false,
+            durationMs: 0,
+          });
+          return;
+        }
+        this.logger.error({ error: message }, 'bad frame from the server; reconnecting');
         ws.close(4400, (error as Error).message.slice(0, 120));
       }
     });
@@ -377,9 +396,14 @@ export class MinionAgent {
     if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame), { binary: true });
   }
 
+  /** whether this connection serves `tenant` (welcome's tenants, or `*`) */
+  private serves(tenant: string): boolean {
+    return this.welcome !== null && (this.welcome.tenants.includes(tenant) || this.welcome.tenants.includes('*'));
+  }
+
   private execute(command: MinionCommand): void {
     if (this.currentState === 'stopped') return;
-    if (this.welcome && !this.welcome.tenants.includes(command.tenant) && !this.welcome.tenants.includes('*')) {
+    if (this.welcome && !this.serves(command.tenant)) {
       return this.logger.warn({ tenant: command.tenant, kind: command.kind }, 'command for a tenant this minion does not serve: ignored');
     }
     switch (command.kind) {

@@ -5,7 +5,7 @@
  * and stops promptly when its AbortSignal fires.
  */
 import { spawn } from 'node:child_process';
-import type { Grains } from '../../actors/index.js';
+import { MAX_JOB_RETURN_WIRE_BYTES, type Grains } from '../../actors/index.js';
 import type { Supervisor } from './supervisor.js';
 import { defaultBaseEnv } from './supervisor.js';
 
@@ -26,9 +26,13 @@ export interface JobContext {
 }
 export type JobFunction = (context: JobContext) => Promise<JobOutcome>;
 
-/** cmd.run keeps at most this many bytes of each of stdout and stderr */
-export const CMD_OUTPUT_CAP_BYTES = 1024 * 1024;
-export const truncationMarker = (cap: number): string => `\n[corral: output truncated at ${cap} bytes]`;
+/**
+ * cmd.run keeps at most this many bytes of stdout and stderr together: its return travels in
+ * one minion frame (actors/minion/limits.ts), with room left for the other fields and the
+ * truncation markers. A return that did not fit would never be delivered (README "Run a job").
+ */
+export const CMD_OUTPUT_CAP_BYTES = MAX_JOB_RETURN_WIRE_BYTES - 1024;
+export const truncationMarker = (kept: number, original: number): string => `\n[corral: output truncated at ${kept} of ${original} bytes]`;
 
 export const ok = (value: unknown): JobOutcome => ({ return: value, retcode: 0, success: true });
 export const failure = (message: string, retcode = 1): JobOutcome => ({ return: message, retcode, success: false });
@@ -98,26 +102,72 @@ function cmdRunOptions(args: unknown[], jobTimeoutMs: number): CmdRunOptions {
   return options;
 }
 
-class CappedText {
+/** One output stream: its first `cap` bytes and how many bytes it wrote in all. */
+class CappedBytes {
   private readonly chunks: Buffer[] = [];
-  private size = 0;
-  truncated = false;
+  /** bytes kept */
+  collected = 0;
+  /** every byte the command wrote, kept or not */
+  total = 0;
   constructor(private readonly cap: number) {}
   push(chunk: Buffer): void {
-    if (this.size >= this.cap) {
-      this.truncated ||= chunk.length > 0;
-      return;
-    }
-    const room = this.cap - this.size;
-    if (chunk.length > room) this.truncated = true;
+    this.total += chunk.length;
+    const room = this.cap - this.collected;
+    if (room <= 0) return;
     const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
     this.chunks.push(kept);
-    this.size += kept.length;
+    this.collected += kept.length;
   }
   text(): string {
-    const text = Buffer.concat(this.chunks).toString('utf8');
-    return this.truncated ? text + truncationMarker(this.cap) : text;
+    return Buffer.concat(this.chunks).toString('utf8');
   }
+}
+
+/** `text` cut to at most `maxBytes` of UTF-8, never inside a character. */
+function cutUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end -= 1;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/**
+ * stdout and stderr sharing `cap` bytes: a stream within half of it is kept whole and the
+ * other gets the rest. Counted in UTF-8 bytes of the decoded text (invalid bytes become
+ * 3-byte replacement characters), which is what the return takes in a frame.
+ */
+function fitOutput(stdout: CappedBytes, stderr: CappedBytes, cap: number): Pick<CmdReturn, 'stdout' | 'stderr' | 'truncated' | 'originalBytes'> {
+  const texts = [stdout.text(), stderr.text()];
+  const sizes = texts.map((text) => Buffer.byteLength(text, 'utf8'));
+  const [a, b] = sizes as [number, number];
+  const half = Math.floor(cap / 2);
+  const keep = a + b <= cap ? [a, b] : a <= half ? [a, cap - a] : b <= half ? [cap - b, b] : [half, cap - half];
+  const streams = [stdout, stderr];
+  let truncated = false;
+  const out = texts.map((text, i) => {
+    const stream = streams[i]!;
+    // whole: nothing was dropped while collecting and the text fits its share
+    if (stream.collected === stream.total && sizes[i]! <= keep[i]!) return text;
+    truncated = true;
+    const kept = cutUtf8(text, keep[i]!);
+    return kept + truncationMarker(Buffer.byteLength(kept, 'utf8'), stream.total);
+  });
+  return truncated
+    ? { stdout: out[0]!, stderr: out[1]!, truncated: true, originalBytes: { stdout: stdout.total, stderr: stderr.total } }
+    : { stdout: out[0]!, stderr: out[1]! };
+}
+
+interface CmdReturn {
+  stdout: string;
+  stderr: string;
+  retcode: number;
+  /** present (true) when stdout or stderr was cut to fit the return into a minion frame */
+  truncated?: true;
+  /** with `truncated`: the bytes the command wrote to each stream */
+  originalBytes?: { stdout: number; stderr: number };
+  timedOut?: string;
+  signal?: string;
 }
 
 /** Runs `/bin/sh -c <command>` in its own process group; the group is killed on timeout or cancel. */
@@ -135,8 +185,8 @@ const cmdRun: JobFunction = ({ args, timeoutMs, signal }) => {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const stdout = new CappedText(CMD_OUTPUT_CAP_BYTES);
-    const stderr = new CappedText(CMD_OUTPUT_CAP_BYTES);
+    const stdout = new CappedBytes(CMD_OUTPUT_CAP_BYTES);
+    const stderr = new CappedBytes(CMD_OUTPUT_CAP_BYTES);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     let stoppedBy: 'timeout' | 'cancel' | null = null;
@@ -166,7 +216,9 @@ const cmdRun: JobFunction = ({ args, timeoutMs, signal }) => {
       child.stdout.destroy();
       child.stderr.destroy();
       const retcode = exitCode ?? (stoppedBy === 'timeout' ? 124 : 128 + 9);
-      const result: Record<string, unknown> = { stdout: stdout.text(), stderr: stderr.text(), retcode };
+      const output = fitOutput(stdout, stderr, CMD_OUTPUT_CAP_BYTES);
+      const result: CmdReturn = { stdout: output.stdout, stderr: output.stderr, retcode };
+      if (output.truncated) Object.assign(result, { truncated: true, originalBytes: output.originalBytes });
       if (stoppedBy === 'timeout') result.timedOut = `killed after ${options.timeoutMs} ms`;
       if (exitSignal && !stoppedBy) result.signal = exitSignal;
       finish({ return: result, retcode, success: retcode === 0 && stoppedBy === null });

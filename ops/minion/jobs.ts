@@ -7,7 +7,14 @@
  * after a restart) while it runs is ignored, and after it finished re-reports the same return,
  * so the server's idempotent handler sees one result.
  */
-import type { CancelJobCommand, Grains, MinionReport, RunJobCommand } from '../../actors/index.js';
+import {
+  MAX_JOB_RETURN_WIRE_BYTES,
+  wireSizeBound,
+  type CancelJobCommand,
+  type Grains,
+  type MinionReport,
+  type RunJobCommand,
+} from '../../actors/index.js';
 import { builtinJobFunctions, failure, JobArgumentError, type JobFunction, type JobOutcome } from './job-functions.js';
 import { silentLogger, type MinionLogger } from './logger.js';
 import type { Supervisor } from './supervisor.js';
@@ -160,6 +167,7 @@ export class JobRunner {
     if (this.active.get(key) !== job) return;
     this.active.delete(key);
     if (job.timer) clearTimeout(job.timer);
+    outcome = fitReturn(job.command.fun, outcome);
     const report: Extract<MinionReport, { kind: 'jobReturn' }> = {
       kind: 'jobReturn',
       tenant: job.command.tenant,
@@ -177,6 +185,28 @@ export class JobRunner {
     if (this.finished.size > remember) this.finished.delete(this.finished.keys().next().value!);
     this.options.report(report);
   }
+}
+
+/**
+ * A return that would not fit one minion frame (actors/minion/limits.ts) is replaced by
+ * `{truncated: true, originalBytes, head}`: `head` is the start of its JSON text. cmd.run cuts
+ * its own output before this (keeping its shape); this catches every other function. A value
+ * that is not data (cyclic, BigInt) becomes a failed return saying so.
+ */
+export function fitReturn(fun: string, outcome: JobOutcome): JobOutcome {
+  if (wireSizeBound(outcome.return, MAX_JOB_RETURN_WIRE_BYTES) <= MAX_JOB_RETURN_WIRE_BYTES) return outcome;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(outcome.return);
+  } catch (error) {
+    return failure(`${fun} returned a value that cannot be sent: ${(error as Error)?.message ?? String(error)}`);
+  }
+  const text = json ?? 'null';
+  const bytes = Buffer.from(text, 'utf8');
+  // the head plus the other fields stay well inside the budget (1 KiB spare)
+  let end = Math.min(bytes.length, MAX_JOB_RETURN_WIRE_BYTES - 1024);
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end -= 1;
+  return { ...outcome, return: { truncated: true, originalBytes: bytes.length, head: bytes.subarray(0, end).toString('utf8') } };
 }
 
 const MAX_REMEMBERED_RETURN_CHARS = 16 * 1024;

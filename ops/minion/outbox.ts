@@ -13,9 +13,14 @@
  *   `lowWaterBytes` again. So a slow server slows the writers down instead of losing lines.
  * - Stats are best-effort: sent once, never kept, not queued while disconnected.
  * - At most `windowReports` / `windowBytes` are in flight, which bounds the socket buffer.
+ * - Every report fits one frame (MAX_FRAME_BYTES, actors/minion/limits.ts), checked when it is
+ *   queued: an output report too large is split into several, a jobReturn too large becomes a
+ *   failed return saying so, anything else too large is dropped. A frame over the limit would
+ *   make the server close the connection, and resending it after every reconnect would stall
+ *   every tenant's reports on this minion for good.
  */
-import type { MinionReport } from '../../actors/index.js';
-import type { ReportFrame } from '../../gateway/minion/index.js';
+import { MAX_FRAME_BYTES, wireSizeBound, type MinionReport } from '../../actors/index.js';
+import { encodeFrame, type ReportFrame } from '../../gateway/minion/index.js';
 
 interface Entry {
   report: MinionReport;
@@ -81,13 +86,21 @@ export class ReportOutbox {
 
   push = (report: MinionReport): void => {
     if (report.kind === 'stats' && this.sender === null) return;
+    if (!fitsFrame(report)) {
+      for (const part of fitToFrames(report)) this.enqueue(part);
+      return;
+    }
+    this.enqueue(report);
+  };
+
+  private enqueue(report: MinionReport): void {
     const entry: Entry = { report, bytes: estimateBytes(report), seq: 0 };
     this.unsent.push(entry);
     this.totalBytes += entry.bytes;
     if (report.kind === 'output') this.unsentOutputBytes += entry.bytes;
     if (this.sender === null && report.kind === 'output') this.trimOfflineOutput();
     this.pump();
-  };
+  }
 
   /** A connection is ready (welcome received): resend everything unacknowledged, numbered from 1. */
   attach(send: (frame: ReportFrame) => void): void {
@@ -203,5 +216,53 @@ export class ReportOutbox {
       const seen = this.dropped.get(key);
       this.dropped.set(key, { report: entry.report, lines: (seen?.lines ?? 0) + entry.report.lines.length });
     }
+  }
+}
+
+/** the seq field at its widest: a frame measured with it fits whatever number it gets */
+const WIDEST_SEQ = Number.MAX_SAFE_INTEGER;
+const frameBytes = (report: MinionReport): number => encodeFrame({ t: 'report', seq: WIDEST_SEQ, report }).length;
+
+/** Cheap upper bounds first; encodes only a report that might not fit. */
+function fitsFrame(report: MinionReport): boolean {
+  const bound =
+    report.kind === 'output'
+      ? // a UTF-16 unit is at most 3 UTF-8 bytes; 64 covers a line's map, keys and headers
+        report.lines.reduce((sum, line) => sum + line.line.length * 3 + 64, 512)
+      : 512 + wireSizeBound(report, MAX_FRAME_BYTES);
+  return bound <= MAX_FRAME_BYTES || frameBytes(report) <= MAX_FRAME_BYTES;
+}
+
+/** What to queue instead of a report that does not fit one frame. */
+export function fitToFrames(report: MinionReport): MinionReport[] {
+  if (fitsFrame(report)) return [report];
+  switch (report.kind) {
+    case 'output': {
+      if (report.lines.length === 1) {
+        // the supervisor cuts lines at 16 KiB: only a foreign report gets here
+        const [line] = report.lines;
+        return [{ ...report, lines: [{ fd: line!.fd, line: line!.line.slice(0, 16 * 1024), truncated: true }] }];
+      }
+      // halves keep their line numbers: the second starts where the first ends
+      const middle = Math.ceil(report.lines.length / 2);
+      const first: typeof report = { ...report, lines: report.lines.slice(0, middle) };
+      const second: typeof report = { ...report, lines: report.lines.slice(middle) };
+      if (report.firstSeq !== undefined) second.firstSeq = report.firstSeq + middle;
+      return [...fitToFrames(first), ...fitToFrames(second)];
+    }
+    case 'jobReturn': {
+      const bytes = frameBytes(report);
+      return [
+        {
+          ...report,
+          return: `the return of job ${report.jid} takes ${bytes} bytes encoded, over the minion frame limit of ${MAX_FRAME_BYTES} bytes: it cannot be sent`,
+          retcode: 1,
+          success: false,
+        },
+      ];
+    }
+    default:
+      // spawned, ready, exited and spawnFailed are small by construction; stats are best-effort
+      return [];
   }
 }

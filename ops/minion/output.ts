@@ -74,23 +74,29 @@ export class LineSplitter {
 }
 
 /**
- * Collects lines of one run and hands them over in batches: when `batchLines` are pending or
+ * Collects lines of one run and hands them over in batches: when `batchLines` are pending,
+ * when they may take `batchBytes` encoded (3 bytes per UTF-16 unit, an upper bound), or
  * `flushMs` after the first pending line, whichever comes first. Batching keeps the report
- * rate near `1000 / flushMs` per busy process whatever the line rate.
+ * rate near `1000 / flushMs` per busy process whatever the line rate; the byte bound keeps a
+ * batch of long lines (1000 of 16 KiB) well inside one minion frame (1 MiB).
  */
+export const DEFAULT_BATCH_BYTES = 256 * 1024;
 export class OutputBatcher {
   private pending: OutputLine[] = [];
+  private pendingBytes = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly batchLines: number,
     private readonly flushMs: number,
     private readonly onBatch: (lines: OutputLine[]) => void,
+    private readonly batchBytes = DEFAULT_BATCH_BYTES,
   ) {}
 
   add = (line: OutputLine): void => {
     this.pending.push(line);
-    if (this.pending.length >= this.batchLines) this.flush();
+    this.pendingBytes += line.line.length * 3;
+    if (this.pending.length >= this.batchLines || this.pendingBytes >= this.batchBytes) this.flush();
     else if (this.timer === null) this.timer = setTimeout(this.flush, this.flushMs);
   };
 
@@ -102,6 +108,7 @@ export class OutputBatcher {
     if (this.pending.length === 0) return;
     const lines = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     this.onBatch(lines);
   };
 }

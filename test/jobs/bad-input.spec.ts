@@ -58,6 +58,19 @@ describe('bad job requests get clear errors and append nothing', () => {
     expect(port.sent).toEqual([]);
   });
 
+  // what the minion would refuse in its runJob frame (actors/minion/limits.ts)
+  it.each([
+    ['10,001 args', Array.from({ length: 10_001 }, () => 1), /^job has 10001 args: a minion takes at most 10000$/],
+    ['a string within the body limit, over the frame budget', ['x'.repeat(1024 * 1024 - 10 * 1024)], /over what the minion frame limit of 1048576 bytes leaves for them/],
+    ['120,000 numbers (9 bytes each in a frame)', [Array.from({ length: 120_000 }, () => 0.5)], /more than 1032192 bytes in a minion frame/],
+  ])('%s: bad-request naming the limit', async (_label, args, message) => {
+    const error = await rejection(service.createJob({ ...valid, args } as typeof valid));
+    expect(error.code).toBe('bad-request');
+    expect(error.message).toMatch(message);
+    expect(await store.headPosition()).toBe(0);
+    expect(port.sent).toEqual([]);
+  });
+
   it('a cyclic args value is an error, not a crash', async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;

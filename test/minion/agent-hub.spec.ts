@@ -138,6 +138,78 @@ describe('minion agent <-> hub over a real uWS server', () => {
     expect(byJid['20260101000000000002']).toMatchObject({ success: false, return: expect.stringMatching(/'nope.fun' is not available/) });
   });
 
+  it('a report that cannot fit one frame is never resent forever: a jobReturn becomes an error return, output is split; one connection', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    const hellos = (): number => sink.hellos.filter((h) => h.id === agent.id).length;
+    expect(hellos()).toBe(1);
+    const jid = '20260101000000000077';
+    // 2 MiB of return: twice the frame limit (the job runner truncates its own returns; this is
+    // any report that still does not fit)
+    agent.outbox.push({ kind: 'jobReturn', tenant: 'acme', jid, minion: agent.id, return: 'x'.repeat(2 * 1024 * 1024), retcode: 0, success: true, durationMs: 5 });
+    // 300 lines of 8000 two-byte characters: 4.8 MB in one output report
+    const lines = Array.from({ length: 300 }, (_, i) => ({ fd: 'stdout' as const, line: `${i} ${'é'.repeat(8000)}` }));
+    agent.outbox.push({ kind: 'output', tenant: 'acme', processKey: 'acme:w:0', runId: 'run-big', pid: 1234, firstSeq: 1, lines });
+    const returned = await waitFor(() => sink.of('jobReturn').find((r) => r.jid === jid), 'the job return');
+    expect(returned).toMatchObject({ success: false, retcode: 1 });
+    expect(returned.return).toMatch(/^the return of job 20260101000000000077 takes \d+ bytes encoded, over the minion frame limit of 1048576 bytes: it cannot be sent$/);
+    const parts = await waitFor(() => {
+      const found = sink.of('output', 'run-big');
+      return found.reduce((sum, r) => sum + r.lines.length, 0) === 300 ? found : null;
+    }, 'every output line');
+    expect(parts.length).toBeGreaterThan(4);
+    // the parts keep the lines' numbers: each starts where the previous ended
+    let next = 1;
+    for (const part of parts) {
+      expect(part.firstSeq).toBe(next);
+      expect(Number(part.lines[0]!.line.split(' ')[0])).toBe(next - 1);
+      next += part.lines.length;
+    }
+    await waitFor(() => agent.outbox.pending === 0, 'everything acked');
+    expect(hellos()).toBe(1);
+    expect(agent.state).toBe('connected');
+  });
+
+  it('a process writing long lines fast: its output batches fit frames, every line arrives, one connection', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    // 2000 lines of 16 KiB (the line cap) in one burst: 32 MiB, 1000-line batches would be 16 MiB
+    const command = spawnCommand(`const line = 'z'.repeat(16 * 1024 - 8); for (let i = 0; i < 2000; i++) process.stdout.write(String(i).padStart(6, '0') + ' ' + line + '\\n');`);
+    hub.port.send(agent.id, command);
+    await waitFor(() => sink.of('exited', command.runId)[0], 'exited', 60_000);
+    const outputs = await waitFor(() => {
+      const found = sink.of('output', command.runId);
+      return found.reduce((sum, r) => sum + r.lines.length, 0) === 2000 ? found : null;
+    }, 'every line', 60_000);
+    expect(outputs.flatMap((r) => r.lines).every((l, i) => l.line.startsWith(String(i).padStart(6, '0')))).toBe(true);
+    expect(sink.hellos.filter((h) => h.id === agent.id)).toHaveLength(1);
+  }, 90_000);
+
+  it('the hub does not send a command over the frame limit (the minion would drop the shared connection)', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    const big = { kind: 'runJob' as const, tenant: 'acme', jid: '20260101000000000078', fun: 'test.echo', args: ['y'.repeat(1024 * 1024)], timeoutMs: 5000 };
+    expect(hub.port.send(agent.id, big)).toBe(false);
+    const small = { ...big, jid: '20260101000000000079', args: ['fits'] };
+    expect(hub.port.send(agent.id, small)).toBe(true);
+    expect((await waitFor(() => sink.of('jobReturn').find((r) => r.jid === small.jid), 'the small return')).return).toBe('fits');
+    expect(sink.of('jobReturn').find((r) => r.jid === big.jid)).toBeUndefined();
+    expect(sink.hellos.filter((h) => h.id === agent.id)).toHaveLength(1);
+  });
+
+  it('a runJob the minion refuses (10,001 args, e.g. from an older server) fails that job only; the connection stays', async () => {
+    const agent = startAgent();
+    await agent.waitConnected();
+    const refused = { kind: 'runJob' as const, tenant: 'acme', jid: '20260101000000000080', fun: 'test.echo', args: Array.from({ length: 10_001 }, () => 1), timeoutMs: 5000 };
+    expect(hub.port.send(agent.id, refused)).toBe(true);
+    const answer = await waitFor(() => sink.of('jobReturn').find((r) => r.jid === refused.jid), 'the refused job answered');
+    expect(answer).toMatchObject({ success: false, retcode: 1, return: 'the minion refused job 20260101000000000080: frame.command.args: more than 10000 items' });
+    const next = { ...refused, jid: '20260101000000000081', args: ['still here'] };
+    hub.port.send(agent.id, next);
+    expect((await waitFor(() => sink.of('jobReturn').find((r) => r.jid === next.jid), 'the next job')).return).toBe('still here');
+    expect(sink.hellos.filter((h) => h.id === agent.id)).toHaveLength(1);
+  });
+
   it('keeps processes across a server-side close, re-registers them, and resends unacked reports', async () => {
     const agent = startAgent();
     await agent.waitConnected();

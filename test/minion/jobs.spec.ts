@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MinionReport, RunJobCommand } from '../../actors/index.js';
 import { collectGrains, parseGrainArguments, parseGrainValue } from '../../ops/minion/grains.js';
 import { CMD_OUTPUT_CAP_BYTES, truncationMarker } from '../../ops/minion/job-functions.js';
+import { MAX_JOB_RETURN_WIRE_BYTES, wireSizeBound } from '../../actors/index.js';
 import { CANCELLED_RETCODE, FORGOTTEN_RETURN, JobRunner, TIMEOUT_RETCODE } from '../../ops/minion/jobs.js';
 import { Supervisor } from '../../ops/minion/supervisor.js';
 import { nodeSpawn, pidAlive, waitFor } from './helpers.js';
@@ -53,14 +54,58 @@ describe('job functions', () => {
     expect(await result(good.jid)).toMatchObject({ return: { stdout: 'hi\n', stderr: '', retcode: 0 }, success: true });
   });
 
-  it('cmd.run caps output at 1 MiB with a clear marker', async () => {
+  it('cmd.run cuts its output to fit one minion frame, marked truncated with the original sizes', async () => {
     const { jobs, result } = runner();
     const command = job('cmd.run', ['head -c 3000000 /dev/zero | tr "\\0" a']);
     jobs.run(command);
-    const ret = (await result(command.jid)).return as { stdout: string; retcode: number };
+    const ret = (await result(command.jid)).return as { stdout: string; stderr: string; retcode: number; truncated: boolean; originalBytes: unknown };
     expect(ret.retcode).toBe(0);
-    expect(ret.stdout.length).toBe(CMD_OUTPUT_CAP_BYTES + truncationMarker(CMD_OUTPUT_CAP_BYTES).length);
-    expect(ret.stdout.endsWith('\n[corral: output truncated at 1048576 bytes]')).toBe(true);
+    expect(ret.truncated).toBe(true);
+    expect(ret.originalBytes).toEqual({ stdout: 3_000_000, stderr: 0 });
+    expect(ret.stdout.length).toBe(CMD_OUTPUT_CAP_BYTES + truncationMarker(CMD_OUTPUT_CAP_BYTES, 3_000_000).length);
+    expect(ret.stdout.endsWith(`\n[corral: output truncated at ${CMD_OUTPUT_CAP_BYTES} of 3000000 bytes]`)).toBe(true);
+    expect(wireSizeBound(ret)).toBeLessThanOrEqual(MAX_JOB_RETURN_WIRE_BYTES);
+  });
+
+  it('cmd.run shares the cap between stdout and stderr; invalid UTF-8 still fits', async () => {
+    const { jobs, result } = runner();
+    const both = job('cmd.run', ['head -c 900000 /dev/zero | tr "\\0" a; head -c 900000 /dev/zero | tr "\\0" b >&2']);
+    jobs.run(both);
+    const ret = (await result(both.jid)).return as { stdout: string; stderr: string; truncated: boolean; originalBytes: unknown };
+    expect(ret.truncated).toBe(true);
+    expect(ret.originalBytes).toEqual({ stdout: 900_000, stderr: 900_000 });
+    expect(ret.stdout.startsWith('aaa') && ret.stderr.startsWith('bbb')).toBe(true);
+    expect(wireSizeBound(ret)).toBeLessThanOrEqual(MAX_JOB_RETURN_WIRE_BYTES);
+    // a small stderr is kept whole next to a big stdout
+    const small = job('cmd.run', ['echo oops >&2; head -c 2000000 /dev/zero | tr "\\0" a']);
+    jobs.run(small);
+    const smallRet = (await result(small.jid)).return as { stderr: string; truncated: boolean };
+    expect(smallRet).toMatchObject({ stderr: 'oops\n', truncated: true });
+    // 0xff bytes decode to 3-byte replacement characters: cut by their encoded size
+    const binary = job('cmd.run', ['head -c 1000000 /dev/zero | tr "\\0" "\\377"']);
+    jobs.run(binary);
+    const binaryRet = (await result(binary.jid)).return as { stdout: string; truncated: boolean };
+    expect(binaryRet.truncated).toBe(true);
+    expect(wireSizeBound(binaryRet)).toBeLessThanOrEqual(MAX_JOB_RETURN_WIRE_BYTES);
+    // output within the cap is returned as before: no truncated field
+    const fits = job('cmd.run', ['head -c 500000 /dev/zero | tr "\\0" a']);
+    jobs.run(fits);
+    const fitsRet = (await result(fits.jid)).return as Record<string, unknown>;
+    expect(Object.keys(fitsRet).sort()).toEqual(['retcode', 'stderr', 'stdout']);
+    expect((fitsRet.stdout as string).length).toBe(500_000);
+  });
+
+  it('any other function whose return does not fit a frame returns {truncated, originalBytes, head}', async () => {
+    const { jobs, result } = runner({ functions: { 'big.list': async () => ({ return: Array.from({ length: 300_000 }, (_, i) => i), retcode: 0, success: true }) } });
+    const command = job('big.list');
+    jobs.run(command);
+    const ret = await result(command.jid);
+    const value = ret.return as { truncated: boolean; originalBytes: number; head: string };
+    expect(ret).toMatchObject({ success: true, retcode: 0 });
+    expect(value.truncated).toBe(true);
+    expect(value.originalBytes).toBe(JSON.stringify(Array.from({ length: 300_000 }, (_, i) => i)).length);
+    expect(value.head.startsWith('[0,1,2,3')).toBe(true);
+    expect(wireSizeBound(value)).toBeLessThanOrEqual(MAX_JOB_RETURN_WIRE_BYTES);
   });
 
   it('cmd.run kills the command group at its timeout', async () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import type { MinionCommand, MinionReport } from '../../actors/index.js';
+import { MAX_FRAME_BYTES, MAX_JOB_ARGS, wireSizeBound, type MinionCommand, type MinionReport } from '../../actors/index.js';
 import {
   decodeMinionFrame,
   decodeServerFrame,
@@ -103,5 +103,36 @@ describe('minion protocol frames', () => {
     expect(negotiateProtocol({ min: 1, max: 1 }, { min: 1, max: 1 })).toBe(1);
     expect(() => negotiateProtocol({ min: 3, max: 4 }, { min: 1, max: 2 })).toThrow(/minion speaks 3..4, server speaks 1..2; upgrade the server/);
     expect(() => negotiateProtocol({ min: 1, max: 1 }, { min: 2, max: 2 })).toThrow(/upgrade the minion/);
+  });
+});
+
+describe('frame limits (actors/minion/limits.ts)', () => {
+  it('wireSizeBound never underestimates the encoded size', () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.string({ unit: 'binary' }),
+        fc.integer(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 6 }),
+        fc.dictionary(fc.string({ unit: 'binary', maxLength: 12 }), tie('value'), { maxKeys: 6 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(json, (value) => {
+        const frame = { t: 'report' as const, seq: Number.MAX_SAFE_INTEGER, report: { kind: 'jobReturn' as const, tenant: 'acme', jid: 'j', minion: 'm', return: value, retcode: 0, success: true, durationMs: 1 } };
+        expect(wireSizeBound(frame)).toBeGreaterThanOrEqual(encodeFrame(frame).length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('the minion refuses more job args than the server accepts, and frames over the limit', () => {
+    const command = (args: unknown[]) => encodeFrame({ t: 'command', command: { kind: 'runJob', tenant: 'acme', jid: 'j1', fun: 'test.echo', args, timeoutMs: 1 } });
+    expect(decodeServerFrame(command(Array.from({ length: MAX_JOB_ARGS }, () => 1))).t).toBe('command');
+    expect(() => decodeServerFrame(command(Array.from({ length: MAX_JOB_ARGS + 1 }, () => 1)))).toThrow(/frame.command.args: more than 10000 items/);
+    expect(() => decodeServerFrame(command(['x'.repeat(MAX_FRAME_BYTES)]))).toThrow(/exceeds 1048576/);
   });
 });
