@@ -49,11 +49,14 @@ export class WsConnection implements Outlet {
   private anchored = false;
   /** catch-ups waiting for the socket to drain; null (not an empty array) while none wait */
   private waiters: (() => void)[] | null = null;
+  /** ends the socket when its credentials expire (set by the endpoint) */
+  expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly key: string,
     readonly kind: ConnectionKind,
-    readonly principal: Principal,
+    /** replaced only by a fresh token for the same subject and rights (`renew`) */
+    public principal: Principal,
     readonly scope: TenantScope,
     readonly remoteAddress: string,
     private readonly lowWaterBytes: number,
@@ -125,6 +128,8 @@ export class WsConnection implements Outlet {
   markClosed(): void {
     this.closed = true;
     this.ws = null;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     this.wakeWaiters();
   }
 

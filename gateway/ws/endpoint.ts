@@ -20,6 +20,28 @@ export const CLOSE = {
   goingAway: 1001,
 } as const;
 
+/** Longest delay a Node timer takes (a one-year admin token is re-armed in steps). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Ends the socket with 4001 when its principal's credentials expire (issue 15 item 7; README,
+ * the native protocol). Called at open and again after a fresh token (`op: auth`).
+ */
+export function armExpiry(connection: WsConnection): void {
+  if (connection.expiryTimer !== null) clearTimeout(connection.expiryTimer);
+  connection.expiryTimer = null;
+  const expiresAt = connection.principal.expiresAt;
+  if (expiresAt === null || connection.closed) return;
+  const delay = expiresAt - Date.now();
+  if (delay <= 0) {
+    const hint = connection.kind === 'ws' ? 'authenticate again (send {"op":"auth","token":...} before expiry to keep the socket)' : 'connect again with a fresh token';
+    connection.end(CLOSE.unauthenticated, `token expired: ${hint}`);
+    return;
+  }
+  connection.expiryTimer = setTimeout(() => armExpiry(connection), Math.min(delay + 1, MAX_TIMER_MS));
+  connection.expiryTimer.unref();
+}
+
 /** Everything the upgrade handler copied off the uWS request (it is freed when the handler returns). */
 export interface UpgradeRequest {
   url: string;
@@ -166,6 +188,7 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
       const connection = data.connection;
       connection.ws = ws as unknown as WebSocket<WsConnection>;
       registry.add(connection);
+      armExpiry(connection);
       try {
         spec.open?.(connection);
       } catch (error) {

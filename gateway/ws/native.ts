@@ -5,7 +5,7 @@ import { errorToHttp } from '../http/index.js';
 import type { Principal, Role } from '../auth/index.js';
 import type { Member } from './fanout.js';
 import type { WsConnection } from './connections.js';
-import { CLOSE, registerEndpoint, type EndpointContext, type UpgradeRequest } from './endpoint.js';
+import { armExpiry, CLOSE, registerEndpoint, type EndpointContext, type UpgradeRequest } from './endpoint.js';
 import { NativeEventFormat, encodeMessage, type WireEncoding } from './frames.js';
 import { scopeOf } from './scope.js';
 import { snapshotItems } from './snapshot.js';
@@ -189,10 +189,13 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
           case 'cmd':
             command(connection, frame);
             return;
+          case 'auth':
+            renew(connection, frame);
+            return;
           default:
             throw new CorralError(
               'bad-request',
-              frame.op === undefined ? 'missing field "op"' : `unknown op ${JSON.stringify(String(frame.op)).slice(0, 60)}: expected sub, unsub, ping or cmd`,
+              frame.op === undefined ? 'missing field "op"' : `unknown op ${JSON.stringify(String(frame.op)).slice(0, 60)}: expected sub, unsub, ping, cmd or auth`,
               { field: 'op' },
             );
         }
@@ -282,8 +285,35 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
     reply(connection, { op: 'unsubscribed', id });
   }
 
+  /**
+   * A fresh token on the open socket: same subject and tenant roles (the socket's scope and
+   * subscriptions were decided with them), later expiry. Answered by `authenticated`.
+   */
+  function renew(connection: WsConnection, frame: Record<string, unknown>): void {
+    const id = typeof frame.id === 'string' ? frame.id : undefined;
+    if (typeof frame.token !== 'string' || frame.token === '') throw new CorralError('bad-request', 'field "token" must be a token', { field: 'token' });
+    context.gateway.authenticator.authenticateToken(frame.token).then(
+      (principal) => {
+        if (connection.closed) return;
+        const current = connection.principal;
+        if (principal.subject !== current.subject || !sameRoles(principal.tenants, current.tenants)) {
+          throw new CorralError(
+            'forbidden',
+            `a fresh token must be for the same subject and tenant roles as the socket (${current.subject}: ${JSON.stringify(current.tenants)}); open a new socket for other rights`,
+          );
+        }
+        connection.principal = principal;
+        armExpiry(connection);
+        reply(connection, { op: 'authenticated', ...(id === undefined ? {} : { id }), expiresAt: principal.expiresAt });
+      },
+    ).catch((error: unknown) => fail(connection, id, error));
+  }
+
   function command(connection: WsConnection, frame: Record<string, unknown>): void {
     const id = requireId(frame.id);
+    const expiresAt = connection.principal.expiresAt;
+    // the expiry timer may not have fired yet in this turn
+    if (expiresAt !== null && expiresAt <= Date.now()) throw new CorralError('unauthenticated', 'token expired');
     const { name, tenant, args = {}, expectedRevision } = frame;
     if (typeof name !== 'string' || !/^[a-z_]+\.[a-z_]+$/.test(name)) {
       throw new CorralError('bad-request', 'field "name" must be a command name like "watchers.start"', { field: 'name' });
@@ -307,6 +337,11 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
       for (const connection of context.registry.values()) if (connection.kind === 'ws') reply(connection, message);
     },
   };
+}
+
+function sameRoles(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((tenant) => a[tenant] === b[tenant]);
 }
 
 function authenticateNative(context: EndpointContext, request: UpgradeRequest): Promise<Principal> {

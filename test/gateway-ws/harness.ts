@@ -16,7 +16,7 @@ export interface Harness {
   port: number;
   url: string;
   wsUrl: string;
-  token(tenants: TenantRoles, subject?: string): Promise<string>;
+  token(tenants: TenantRoles, subject?: string, ttlMs?: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -52,7 +52,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     port,
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
-    token: async (tenants, subject = 'tester') => (await tokens.issue({ subject, tenants, ttlMs: 3_600_000 })).token,
+    token: async (tenants, subject = 'tester', ttlMs = 3_600_000) => (await tokens.issue({ subject, tenants, ttlMs })).token,
     async close() {
       protocols.stop(1001);
       gateway.stopListening();
