@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse } from '../uws.js';
 import { CorralError, InvalidArgumentError, type ExpectedRevision } from '../../store/index.js';
+import { isFormMediaType, isJsonMediaType, mediaTypeOf } from './cross-site.js';
 
 /** Default request body cap (DESIGN.md §6). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -76,14 +77,17 @@ function tooLarge(size: number, limit: number, drained: boolean): CorralError {
   return error;
 }
 
-/** Parses a body by its content type: JSON (the default) or a urlencoded form. */
+/**
+ * Parses a body by its content type: JSON or a urlencoded form. The router has already
+ * refused any other type for the route (415, gateway/http/cross-site.ts).
+ */
 export function parseBody(raw: Buffer, contentType: string | undefined): unknown {
   if (raw.length === 0) return undefined;
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/x-www-form-urlencoded') {
+  const type = mediaTypeOf(contentType);
+  if (isFormMediaType(type)) {
     return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
   }
-  if (type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain') {
+  if (isJsonMediaType(type)) {
     try {
       return JSON.parse(raw.toString('utf8'));
     } catch (error) {
