@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { CorralError, openStore, type EventStore } from '../store/index.js';
 import type { ComponentState } from '../actors/index.js';
 import {
+  ADMIN_TOKEN_FILE,
   Authenticator,
   Gateway,
   TokenService,
@@ -46,7 +47,7 @@ export interface RunningNode {
   dataDir: string;
   /** an admin token on `*` (also in `<dataDir>/admin.token`) */
   adminToken: string;
-  /** the console URL with the token, as printed at start */
+  /** the console URL with the token (printed at start only to a terminal) */
   consoleUrl: string;
   gateway: Gateway;
   store: EventStore;
@@ -185,7 +186,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   if (state === 'initializing') state = 'running';
   const consoleUrl = `${url}/?token=${admin.token}`;
   log.info({ url, port: boundPort, dataDir, store: store.kind, auth: authenticator.mode }, `corral ${version} listening on ${url} (port ${boundPort})`);
-  log.info({ consoleUrl }, `console: ${authenticator.mode === 'none' ? `${url}/` : consoleUrl}`);
+  logConsoleUrl(log, { url, consoleUrl, tokenFile: join(dataDir, ADMIN_TOKEN_FILE), auth: authenticator.mode, terminal: process.stdout.isTTY === true });
   // systemd (Type=notify): ready, and the main process; before this node becomes visible to a rolling restart.
   if (options.handleSignals) await notifyServiceManager(`serving ${url}`, log);
   // Per-process address (<dataDir>/nodes/<pid>.{json,sock}) for rolling restarts; only for
@@ -247,6 +248,19 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   requestStop = () => void node.stop();
   if (stopRequestedEarly) requestStop();
   return node;
+}
+
+/**
+ * The admin token is admin on every tenant for a year: it is printed (in the console URL,
+ * like Jupyter) only to a person at a terminal. A log that is a file, journald or a
+ * container's output is read by more people and kept longer, so it gets the path of the
+ * token file instead (README "Authentication").
+ */
+function logConsoleUrl(log: Logger, options: { url: string; consoleUrl: string; tokenFile: string; auth: 'none' | 'tokens'; terminal: boolean }): void {
+  const { url, consoleUrl, tokenFile } = options;
+  if (options.auth === 'none') log.info(`console: ${url}/`);
+  else if (options.terminal) log.info(`console: ${consoleUrl}`);
+  else log.info({ tokenFile }, `console: ${url}/ (sign in with the admin token in ${tokenFile})`);
 }
 
 function urlHost(host: string): string {
