@@ -40,12 +40,12 @@ export const requestHasBody = (headers: Record<string, string>): boolean =>
  * body beyond the cap (declared or sent) is cut off at once with the connection.
  */
 export function readBody(res: HttpResponse, headers: Record<string, string>, limit: number): Promise<Buffer> {
-  const declared = headers['content-length'] !== undefined ? Number(headers['content-length']) : undefined;
-  if (declared !== undefined && (!Number.isFinite(declared) || declared < 0)) {
-    return Promise.reject(new InvalidArgumentError(`invalid content-length ${JSON.stringify(headers['content-length'])}`));
+  try {
+    refuseDeclaredBody(headers, limit);
+  } catch (error) {
+    return Promise.reject(error);
   }
-  const drainCap = Math.max(limit * 8, 8 * 1024 * 1024);
-  if (declared !== undefined && declared > drainCap) return Promise.reject(tooLarge(declared, limit, false));
+  const drainCap = drainCapFor(limit);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -66,6 +66,41 @@ export function readBody(res: HttpResponse, headers: Record<string, string>, lim
       else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
   });
+}
+
+const drainCapFor = (limit: number): number => Math.max(limit * 8, 8 * 1024 * 1024);
+
+/**
+ * uWS's HTTP parser reads at most 9 digits of Content-Length: with more (1 GB and up) it
+ * drops the connection as soon as the request handler returns (uWebSockets issue 1693, fixed
+ * in later releases than the Node 20 build we use), discarding a response still in its cork
+ * buffer. One larger than that buffer (16 KiB) is written to the socket at once, so the 413
+ * for such a request is padded past it (see `responseBodyFor`).
+ */
+const UWS_MAX_CONTENT_LENGTH = 999_999_999;
+const UWS_CORK_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * Refuses, from the headers alone, a body `readBody` would not read: an invalid
+ * Content-Length (400), or one beyond the drain cap (413, closing the connection). Called
+ * synchronously in the uWS handler, so that the answer goes out before any body is sent
+ * (a client waiting on `Expect: 100-continue` sends none).
+ */
+export function refuseDeclaredBody(headers: Record<string, string>, limit: number): void {
+  const text = headers['content-length'];
+  if (text === undefined) return;
+  const declared = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(declared)) throw new InvalidArgumentError(`invalid content-length ${JSON.stringify(text)}: expected a number of bytes`);
+  if (declared <= drainCapFor(limit)) return;
+  const error = tooLarge(declared, limit, false);
+  if (declared > UWS_MAX_CONTENT_LENGTH) Object.defineProperty(error, 'parserDropsConnection', { value: true, enumerable: false });
+  throw error;
+}
+
+/** The JSON text of an error response; see UWS_MAX_CONTENT_LENGTH for the padding (JSON allows trailing whitespace). */
+export function responseBodyFor(error: unknown, body: unknown): string {
+  const json = JSON.stringify(body);
+  return (error as { parserDropsConnection?: boolean } | null)?.parserDropsConnection === true ? json.padEnd(UWS_CORK_BUFFER_BYTES + 1) : json;
 }
 
 /** Whether the connection can stay open after this error (the whole body was read). */

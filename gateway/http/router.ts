@@ -13,7 +13,9 @@ import {
   parseExpectedRevision,
   parseQuery,
   readBody,
+  refuseDeclaredBody,
   requestHasBody,
+  responseBodyFor,
   bodyWasDrained,
   type CopiedRequest,
 } from './request.js';
@@ -218,6 +220,7 @@ export class Router {
       // Refused from the headers alone, before any of the body is read.
       if (mutating) refuseForeignOrigin(request.headers);
       if (hasBody) refuseUnexpectedBodyType(request.method, request.path, request.headers['content-type'], route.options.body);
+      if (hasBody) refuseDeclaredBody(request.headers, route.options.maxBodyBytes);
     } catch (error) {
       this.finish(handle, request, route.pattern, started, error);
       return;
@@ -307,7 +310,7 @@ export class Router {
     const { status, body, internal } = errorToHttp(error);
     if (internal) this.log.error({ err: error, method: request.method, path: request.path }, 'request failed');
     // A body we stopped reading may still be arriving: close the connection after replying.
-    handle.sendJson(status, body, {}, status === 413 && !bodyWasDrained(error));
+    handle.send(status, { 'content-type': 'application/json' }, responseBodyFor(error, body), status === 413 && !bodyWasDrained(error));
     this.notify(request.method, route, status, started);
   }
 
