@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CorralError, openStore, type EventStore } from '../store/index.js';
@@ -91,6 +91,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const version = packageVersion();
   const componentKey = `${hostname()}:${process.pid}`;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  restrictDataDir(dataDir, log);
 
   const { secret, created } = loadOrCreateSecret(dataDir);
   if (created) log.info({ path: join(dataDir, 'secret') }, 'created the signing secret');
@@ -261,6 +262,28 @@ function logConsoleUrl(log: Logger, options: { url: string; consoleUrl: string; 
   if (options.auth === 'none') log.info(`console: ${url}/`);
   else if (options.terminal) log.info(`console: ${consoleUrl}`);
   else log.info({ tokenFile }, `console: ${url}/ (sign in with the admin token in ${tokenFile})`);
+}
+
+/**
+ * The data directory holds the signing secret, the admin token and the store, whose files
+ * LMDB creates 0644: only the directory's own mode keeps other users out of them. `mkdir`
+ * sets 0700 on a directory it creates, not on one that already existed (a plain `mkdir
+ * .corral` is 0755), so an existing one is restricted here (docs/operations.md, "A node and
+ * its data directory").
+ */
+function restrictDataDir(dataDir: string, log: Logger): void {
+  const mode = statSync(dataDir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  const octal = (value: number): string => `0${value.toString(8)}`;
+  try {
+    chmodSync(dataDir, mode & 0o700);
+    log.info({ dataDir, was: octal(mode) }, `restricted the data directory ${dataDir} to mode ${octal(mode & 0o700)} (it was ${octal(mode)})`);
+  } catch (error) {
+    log.warn(
+      { dataDir, mode: octal(mode), err: error },
+      `the data directory ${dataDir} is mode ${octal(mode)} and could not be restricted (${(error as NodeJS.ErrnoException).code}): other users may read the store; run chmod 700 ${dataDir} as its owner`,
+    );
+  }
 }
 
 function urlHost(host: string): string {
