@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { CorralError } from '../store/index.js';
 import type { ComponentState } from '../actors/index.js';
 import { closeListenSocket, createApp, listenSocketPort, type ListenSocket, type TemplatedApp, type WebSocket, type WebSocketBehavior } from './uws.js';
-import { Router } from './http/index.js';
+import { Router, errorToHttp, refuseForeignOrigin, refuseNonLoopbackHost, statusLine } from './http/index.js';
 import type { Authenticator } from './auth/index.js';
 import { createMetricsRegistry, instrumentHttp } from './metrics.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -71,7 +71,7 @@ export class Gateway {
     this.componentState = options.componentState;
     this.modelApi = options.modelApi ?? (() => ({ system: 2, min: 1, max: 2 }));
     this.metrics = options.metrics ?? createMetricsRegistry();
-    this.router = new Router({ authenticator: options.authenticator, logger: options.logger });
+    this.router = new Router({ authenticator: options.authenticator, logger: options.logger, loopbackHostsOnly: options.authenticator.mode === 'none' });
     this.router.observe(instrumentHttp(this.metrics));
     if (this.log.isLevelEnabled('debug')) this.router.observe((request) => this.log.debug(request, 'http request'));
     if (options.authenticator.mode === 'none') this.capabilities.delete('auth.login');
@@ -87,8 +87,27 @@ export class Gateway {
    */
   ws<UserData>(pattern: string, behavior: WebSocketBehavior<UserData>): this {
     const sockets = this.openSockets as Set<WebSocket<UserData>>;
+    const noAuth = this.authenticator.mode === 'none';
     this.app.ws<UserData>(pattern, {
       ...behavior,
+      upgrade: (res, req, context) => {
+        // With `auth: none` an open socket is admin: a page of another site (Origin) or one
+        // reaching us by DNS rebinding (Host) must not open one (README "Requests from
+        // browsers"). With tokens a page has no credential of its visitor to send along.
+        if (noAuth) {
+          const headers = { host: req.getHeader('host'), origin: req.getHeader('origin') };
+          try {
+            if (headers.host !== '') refuseNonLoopbackHost(headers);
+            if (headers.origin !== '') refuseForeignOrigin(headers);
+          } catch (error) {
+            const { status, body } = errorToHttp(error);
+            res.cork(() => res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
+            return;
+          }
+        }
+        if (behavior.upgrade) return behavior.upgrade(res, req, context);
+        res.upgrade({} as UserData, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      },
       open: (ws) => {
         sockets.add(ws);
         return behavior.open?.(ws);

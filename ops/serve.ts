@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CorralError, openStore, type EventStore } from '../store/index.js';
 import type { ComponentState } from '../actors/index.js';
 import {
+  ADMIN_TOKEN_FILE,
   Authenticator,
   Gateway,
   TokenService,
@@ -46,7 +47,7 @@ export interface RunningNode {
   dataDir: string;
   /** an admin token on `*` (also in `<dataDir>/admin.token`) */
   adminToken: string;
-  /** the console URL with the token, as printed at start */
+  /** the console URL with the token (printed at start only to a terminal) */
   consoleUrl: string;
   gateway: Gateway;
   store: EventStore;
@@ -90,6 +91,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const version = packageVersion();
   const componentKey = `${hostname()}:${process.pid}`;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  restrictDataDir(dataDir, log);
 
   const { secret, created } = loadOrCreateSecret(dataDir);
   if (created) log.info({ path: join(dataDir, 'secret') }, 'created the signing secret');
@@ -185,7 +187,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   if (state === 'initializing') state = 'running';
   const consoleUrl = `${url}/?token=${admin.token}`;
   log.info({ url, port: boundPort, dataDir, store: store.kind, auth: authenticator.mode }, `corral ${version} listening on ${url} (port ${boundPort})`);
-  log.info({ consoleUrl }, `console: ${authenticator.mode === 'none' ? `${url}/` : consoleUrl}`);
+  logConsoleUrl(log, { url, consoleUrl, tokenFile: join(dataDir, ADMIN_TOKEN_FILE), auth: authenticator.mode, terminal: process.stdout.isTTY === true });
   // systemd (Type=notify): ready, and the main process; before this node becomes visible to a rolling restart.
   if (options.handleSignals) await notifyServiceManager(`serving ${url}`, log);
   // Per-process address (<dataDir>/nodes/<pid>.{json,sock}) for rolling restarts; only for
@@ -247,6 +249,41 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   requestStop = () => void node.stop();
   if (stopRequestedEarly) requestStop();
   return node;
+}
+
+/**
+ * The admin token is admin on every tenant for a year: it is printed (in the console URL,
+ * like Jupyter) only to a person at a terminal. A log that is a file, journald or a
+ * container's output is read by more people and kept longer, so it gets the path of the
+ * token file instead (README "Authentication").
+ */
+function logConsoleUrl(log: Logger, options: { url: string; consoleUrl: string; tokenFile: string; auth: 'none' | 'tokens'; terminal: boolean }): void {
+  const { url, consoleUrl, tokenFile } = options;
+  if (options.auth === 'none') log.info(`console: ${url}/`);
+  else if (options.terminal) log.info(`console: ${consoleUrl}`);
+  else log.info({ tokenFile }, `console: ${url}/ (sign in with the admin token in ${tokenFile})`);
+}
+
+/**
+ * The data directory holds the signing secret, the admin token and the store, whose files
+ * LMDB creates 0644: only the directory's own mode keeps other users out of them. `mkdir`
+ * sets 0700 on a directory it creates, not on one that already existed (a plain `mkdir
+ * .corral` is 0755), so an existing one is restricted here (docs/operations.md, "A node and
+ * its data directory").
+ */
+function restrictDataDir(dataDir: string, log: Logger): void {
+  const mode = statSync(dataDir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  const octal = (value: number): string => `0${value.toString(8)}`;
+  try {
+    chmodSync(dataDir, mode & 0o700);
+    log.info({ dataDir, was: octal(mode) }, `restricted the data directory ${dataDir} to mode ${octal(mode & 0o700)} (it was ${octal(mode)})`);
+  } catch (error) {
+    log.warn(
+      { dataDir, mode: octal(mode), err: error },
+      `the data directory ${dataDir} is mode ${octal(mode)} and could not be restricted (${(error as NodeJS.ErrnoException).code}): other users may read the store; run chmod 700 ${dataDir} as its owner`,
+    );
+  }
 }
 
 function urlHost(host: string): string {

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { isCorralError, isWrongExpectedRevisionError, type ErrorCode } from '../../store/index.js';
+import { CorralError, isCorralError, isWrongExpectedRevisionError, type ErrorCode } from '../../store/index.js';
 
 /** The one mapping from our error codes to HTTP statuses (DESIGN.md §6). */
 export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -14,6 +14,22 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   corrupt: 500,
   internal: 500,
 };
+
+/**
+ * A refusal that only HTTP has a status for (415 Unsupported Media Type): it answers with
+ * `status` and `httpCode` in the body, and counts as `code` wherever our codes are used.
+ */
+export class HttpStatusError extends CorralError {
+  constructor(
+    readonly status: number,
+    readonly httpCode: string,
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
+    super(code, message, details);
+  }
+}
 
 export interface HttpErrorBody {
   error: { code: string; message: string; [detail: string]: unknown };
@@ -33,8 +49,9 @@ export interface HttpErrorResponse {
  */
 export function errorToHttp(error: unknown): HttpErrorResponse {
   if (isCorralError(error) && error.code !== 'internal' && error.code !== 'corrupt') {
-    const status = HTTP_STATUS_BY_CODE[error.code] ?? 500;
-    const body: HttpErrorBody = { error: { ...(error.details ?? {}), code: error.code, message: error.message } };
+    const status = error instanceof HttpStatusError ? error.status : (HTTP_STATUS_BY_CODE[error.code] ?? 500);
+    const code = error instanceof HttpStatusError ? error.httpCode : error.code;
+    const body: HttpErrorBody = { error: { ...(error.details ?? {}), code, message: error.message } };
     if (isWrongExpectedRevisionError(error)) {
       body.error.currentRevision = error.actual;
       body.error.expectedRevision = error.expected;

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse } from '../uws.js';
 import { CorralError, InvalidArgumentError, type ExpectedRevision } from '../../store/index.js';
+import { isFormMediaType, isJsonMediaType, mediaTypeOf } from './cross-site.js';
 
 /** Default request body cap (DESIGN.md §6). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -39,12 +40,12 @@ export const requestHasBody = (headers: Record<string, string>): boolean =>
  * body beyond the cap (declared or sent) is cut off at once with the connection.
  */
 export function readBody(res: HttpResponse, headers: Record<string, string>, limit: number): Promise<Buffer> {
-  const declared = headers['content-length'] !== undefined ? Number(headers['content-length']) : undefined;
-  if (declared !== undefined && (!Number.isFinite(declared) || declared < 0)) {
-    return Promise.reject(new InvalidArgumentError(`invalid content-length ${JSON.stringify(headers['content-length'])}`));
+  try {
+    refuseDeclaredBody(headers, limit);
+  } catch (error) {
+    return Promise.reject(error);
   }
-  const drainCap = Math.max(limit * 8, 8 * 1024 * 1024);
-  if (declared !== undefined && declared > drainCap) return Promise.reject(tooLarge(declared, limit, false));
+  const drainCap = drainCapFor(limit);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -67,6 +68,41 @@ export function readBody(res: HttpResponse, headers: Record<string, string>, lim
   });
 }
 
+const drainCapFor = (limit: number): number => Math.max(limit * 8, 8 * 1024 * 1024);
+
+/**
+ * uWS's HTTP parser reads at most 9 digits of Content-Length: with more (1 GB and up) it
+ * drops the connection as soon as the request handler returns (uWebSockets issue 1693, fixed
+ * in later releases than the Node 20 build we use), discarding a response still in its cork
+ * buffer. One larger than that buffer (16 KiB) is written to the socket at once, so the 413
+ * for such a request is padded past it (see `responseBodyFor`).
+ */
+const UWS_MAX_CONTENT_LENGTH = 999_999_999;
+const UWS_CORK_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * Refuses, from the headers alone, a body `readBody` would not read: an invalid
+ * Content-Length (400), or one beyond the drain cap (413, closing the connection). Called
+ * synchronously in the uWS handler, so that the answer goes out before any body is sent
+ * (a client waiting on `Expect: 100-continue` sends none).
+ */
+export function refuseDeclaredBody(headers: Record<string, string>, limit: number): void {
+  const text = headers['content-length'];
+  if (text === undefined) return;
+  const declared = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(declared)) throw new InvalidArgumentError(`invalid content-length ${JSON.stringify(text)}: expected a number of bytes`);
+  if (declared <= drainCapFor(limit)) return;
+  const error = tooLarge(declared, limit, false);
+  if (declared > UWS_MAX_CONTENT_LENGTH) Object.defineProperty(error, 'parserDropsConnection', { value: true, enumerable: false });
+  throw error;
+}
+
+/** The JSON text of an error response; see UWS_MAX_CONTENT_LENGTH for the padding (JSON allows trailing whitespace). */
+export function responseBodyFor(error: unknown, body: unknown): string {
+  const json = JSON.stringify(body);
+  return (error as { parserDropsConnection?: boolean } | null)?.parserDropsConnection === true ? json.padEnd(UWS_CORK_BUFFER_BYTES + 1) : json;
+}
+
 /** Whether the connection can stay open after this error (the whole body was read). */
 export const bodyWasDrained = (error: unknown): boolean => (error as { bodyDrained?: boolean } | null)?.bodyDrained === true;
 
@@ -76,14 +112,17 @@ function tooLarge(size: number, limit: number, drained: boolean): CorralError {
   return error;
 }
 
-/** Parses a body by its content type: JSON (the default) or a urlencoded form. */
+/**
+ * Parses a body by its content type: JSON or a urlencoded form. The router has already
+ * refused any other type for the route (415, gateway/http/cross-site.ts).
+ */
 export function parseBody(raw: Buffer, contentType: string | undefined): unknown {
   if (raw.length === 0) return undefined;
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/x-www-form-urlencoded') {
+  const type = mediaTypeOf(contentType);
+  if (isFormMediaType(type)) {
     return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
   }
-  if (type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain') {
+  if (isJsonMediaType(type)) {
     try {
       return JSON.parse(raw.toString('utf8'));
     } catch (error) {

@@ -3,6 +3,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from '../uws.js';
 import { CorralError } from '../../store/index.js';
 import { Principal } from '../auth/principal.js';
 import type { Role } from '../auth/roles.js';
+import { refuseForeignOrigin, refuseNonLoopbackHost, refuseUnexpectedBodyType, type BodyKind } from './cross-site.js';
 import { errorToHttp } from './errors.js';
 import { HttpReply } from './reply.js';
 import {
@@ -12,7 +13,9 @@ import {
   parseExpectedRevision,
   parseQuery,
   readBody,
+  refuseDeclaredBody,
   requestHasBody,
+  responseBodyFor,
   bodyWasDrained,
   type CopiedRequest,
 } from './request.js';
@@ -57,6 +60,8 @@ export interface RouteOptions {
   auth?: 'required' | 'none';
   /** default 1 MiB */
   maxBodyBytes?: number;
+  /** `json` (default); `json-or-form` also reads urlencoded forms (Salt's `/login`) */
+  body?: BodyKind;
 }
 
 /** Resolves the caller of a request; implemented by gateway/auth. */
@@ -105,9 +110,13 @@ export class Router {
   /** set when the node stops serving: requests still arriving on kept-alive connections get 503 and a close */
   closing = false;
 
-  constructor(options: { authenticator: RequestAuthenticator; logger: Logger }) {
+  /** `auth: none`: only requests for a loopback name are served (see refuseNonLoopbackHost) */
+  private readonly loopbackHostsOnly: boolean;
+
+  constructor(options: { authenticator: RequestAuthenticator; logger: Logger; loopbackHostsOnly?: boolean }) {
     this.authenticator = options.authenticator;
     this.log = options.logger;
+    this.loopbackHostsOnly = options.loopbackHostsOnly ?? false;
   }
 
   get(pattern: string, handler: RouteHandler, options?: RouteOptions): this {
@@ -147,7 +156,7 @@ export class Router {
     }
     // Score per segment: literal 3, parameter 2, rest 1 (earlier segments weigh more).
     const specificity = segments.reduce((score, s) => score * 4 + (s.literal !== null ? 3 : s.rest ? 1 : 2), 0) * 64 + segments.length;
-    this.routes.push({ method, pattern, segments, specificity, handler, options: { auth: 'required', maxBodyBytes: MAX_BODY_BYTES, ...options } });
+    this.routes.push({ method, pattern, segments, specificity, handler, options: { auth: 'required', maxBodyBytes: MAX_BODY_BYTES, body: 'json', ...options } });
     this.routes.sort((a, b) => b.specificity - a.specificity);
     return this;
   }
@@ -187,6 +196,7 @@ export class Router {
     }
     let found: ReturnType<Router['match']>;
     try {
+      if (this.loopbackHostsOnly) refuseNonLoopbackHost(request.headers);
       found = this.match(request.method, request.path);
     } catch (error) {
       // a path with broken %-encoding
@@ -204,10 +214,19 @@ export class Router {
       return;
     }
     const { route, params } = found;
+    const mutating = METHODS_WITH_BODY.has(request.method);
+    const hasBody = mutating && requestHasBody(request.headers);
+    try {
+      // Refused from the headers alone, before any of the body is read.
+      if (mutating) refuseForeignOrigin(request.headers);
+      if (hasBody) refuseUnexpectedBodyType(request.method, request.path, request.headers['content-type'], route.options.body);
+      if (hasBody) refuseDeclaredBody(request.headers, route.options.maxBodyBytes);
+    } catch (error) {
+      this.finish(handle, request, route.pattern, started, error);
+      return;
+    }
     // The body must be subscribed to before this function returns (uWS rule).
-    const body = METHODS_WITH_BODY.has(request.method) && requestHasBody(request.headers)
-      ? readBody(res, request.headers, route.options.maxBodyBytes)
-      : Promise.resolve(undefined);
+    const body = hasBody ? readBody(res, request.headers, route.options.maxBodyBytes) : Promise.resolve(undefined);
     body.catch(() => undefined);
     void this.run(route, params, request, handle, body, started);
   }
@@ -291,7 +310,7 @@ export class Router {
     const { status, body, internal } = errorToHttp(error);
     if (internal) this.log.error({ err: error, method: request.method, path: request.path }, 'request failed');
     // A body we stopped reading may still be arriving: close the connection after replying.
-    handle.sendJson(status, body, {}, status === 413 && !bodyWasDrained(error));
+    handle.send(status, { 'content-type': 'application/json' }, responseBodyFor(error, body), status === 413 && !bodyWasDrained(error));
     this.notify(request.method, route, status, started);
   }
 

@@ -28,6 +28,6 @@ export function registerLoginRoute(gateway: Gateway): void {
         ],
       };
     },
-    { auth: 'none', maxBodyBytes: 64 * 1024 },
+    { auth: 'none', maxBodyBytes: 64 * 1024, body: 'json-or-form' },
   );
 }

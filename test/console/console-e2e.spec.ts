@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CORRAL_BIN, REPO_ROOT, httpJson, startServerProcess, waitFor, type ServerProcess } from '../support/index.js';
@@ -60,10 +61,11 @@ const processState = (id: string): Promise<string | null> => page.getByTestId(`p
 const processPid = (id: string): Promise<string | null> => page.getByTestId(`process-pid-${id}`).textContent();
 
 describe('console against corral serve', () => {
-  it(`logs in from the printed URL`, async () => {
-    const printed = await waitFor(() => /"consoleUrl":"([^"]+)"/.exec(server.logs())?.[1], { description: 'the console URL in the server log' });
-    expect(printed).toMatch(/\/\?token=/);
-    // The printed URL, reached through the proxy (so the restart flow below keeps the same address).
+  it(`logs in with the admin token the log points to`, async () => {
+    // The log (not a terminal) names the token file instead of printing the token (README "Authentication").
+    const tokenFile = await waitFor(() => /"tokenFile":"([^"]+)"/.exec(server.logs())?.[1], { description: 'the token file in the server log' });
+    const printed = `${server.url}/?token=${readFileSync(tokenFile, 'utf8').trim()}`;
+    // The console URL, reached through the proxy (so the restart flow below keeps the same address).
     await page.goto(printed.replace(server.url, proxy.url));
     await page.getByTestId('watcher-sleeper').waitFor();
     expect(page.url()).not.toContain('token=');

@@ -116,7 +116,7 @@ describe('router', () => {
 
   it('cuts off a body declared far beyond the limit at once', async () => {
     const status = await new Promise<number | string>((resolve) => {
-      const req = request(`${base}/echo`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-length': String(1024 ** 3) } }, (res) => {
+      const req = request(`${base}/echo`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'content-length': String(1024 ** 3) } }, (res) => {
         resolve(res.statusCode!);
         res.resume();
       });
