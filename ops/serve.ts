@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { CorralError, openStore, type EventStore } from '../store/index.js';
+import { CorralError, openStore, writeFileAtomicSync, type EventStore } from '../store/index.js';
 import type { ComponentState } from '../actors/index.js';
 import {
   ADMIN_TOKEN_FILE,
@@ -115,6 +115,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     modelApi: () => ({ system: modelApiMax, min: MODEL_API.min, max: modelApiMax }),
   });
   instrumentStore(gateway.metrics, store);
+  // A store that cannot write (a full disk) makes the node not ready; reads and websockets
+  // keep working, and readiness returns by itself once a write succeeds (docs/operations.md).
+  gateway.addReadinessCheck('store', () => {
+    const health = store.writeHealth();
+    return health.ok ? true : `cannot write since ${new Date(health.since).toISOString()}: ${health.reason}`;
+  });
 
   let url = '';
   const context: NodeContext = {
@@ -293,9 +299,7 @@ function urlHost(host: string): string {
 }
 
 function writeJsonAtomically(path: string, value: unknown): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
-  renameSync(temp, path);
+  writeFileAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`, 0o644);
 }
 
 /**

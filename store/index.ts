@@ -2,6 +2,7 @@
 export * from './types.js';
 export * from './errors.js';
 export * from './keys.js';
+export { writeFileAtomic, writeFileAtomicSync } from './atomic-file.js';
 export { openStore, type OpenStoreOptions, type StoreKind } from './open.js';
 export { MemoryEventStore, openMemoryStore, type MemoryStoreOptions } from './memory/index.js';
 export { uuidv7, uuidv7Time, UUID_PATTERN } from './uuid.js';

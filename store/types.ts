@@ -178,8 +178,17 @@ export interface EventStore {
   /** Counters for /metrics; cheap and synchronous (no I/O). */
   stats(): StoreStats;
 
+  /**
+   * Whether writes succeed now: not after a failed commit (a full disk) until a write
+   * succeeds again. Cheap and synchronous; the node's readiness reports it.
+   */
+  writeHealth(): WriteHealth;
+
   close(): Promise<void>;
 }
+
+export type WriteHealth = { ok: true } | { ok: false; since: number; reason: string };
+export const WRITES_OK: WriteHealth = Object.freeze({ ok: true });
 
 /** Upper bounds (ms) of the commit latency histogram buckets in `StoreStats`; the last bucket is +Inf. */
 export const COMMIT_LATENCY_BUCKETS_MS: readonly number[] = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];

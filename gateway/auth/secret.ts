@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync, writeFileSync, renameSync, chmodSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorralError } from '../../store/index.js';
+import { CorralError, writeFileAtomicSync } from '../../store/index.js';
 
 export const SECRET_FILE = 'secret';
 export const ADMIN_TOKEN_FILE = 'admin.token';
@@ -56,9 +56,6 @@ export function readSecret(dataDir: string): Uint8Array {
 /** Writes `<dataDir>/admin.token` (0600) atomically, so a reader never sees half a token. */
 export function writeAdminToken(dataDir: string, token: string): string {
   const path = join(dataDir, ADMIN_TOKEN_FILE);
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${token}\n`, { mode: 0o600 });
-  chmodSync(temp, 0o600);
-  renameSync(temp, path);
+  writeFileAtomicSync(path, `${token}\n`, 0o600);
   return path;
 }

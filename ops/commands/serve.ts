@@ -47,6 +47,12 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
 export async function run(argv: string[]): Promise<number> {
   const options = resolveServeConfig(argv);
   const log = createLogger({ level: options.logLevel });
+  // A bug that leaves a rejection unhandled still ends the process, as Node would, but with
+  // one fatal log line an operator can find instead of a raw stack on stderr.
+  process.on('unhandledRejection', (reason) => {
+    log.fatal({ err: reason }, `unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`);
+    process.exit(1);
+  });
   if (options.configPath) log.info({ config: resolve(options.configPath) }, 'loaded configuration');
   let node;
   try {

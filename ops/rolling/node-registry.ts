@@ -1,5 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../../store/index.js';
 
 /** `<dataDir>/nodes/`: one entry per live `corral serve` process on this data directory. */
 export const NODES_DIR = 'nodes';
@@ -46,10 +47,7 @@ export function isProcessAlive(pid: number): boolean {
 
 export function writeNodeRecord(dataDir: string, record: NodeRecord): void {
   mkdirSync(join(dataDir, NODES_DIR), { recursive: true, mode: 0o700 });
-  const path = nodeRecordPath(dataDir, record.pid);
-  const temp = `${path}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, path);
+  writeFileAtomicSync(nodeRecordPath(dataDir, record.pid), `${JSON.stringify(record, null, 2)}\n`, 0o600);
 }
 
 export function removeNodeRecord(dataDir: string, pid: number): void {

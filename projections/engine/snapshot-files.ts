@@ -4,6 +4,7 @@ import { Packr } from 'msgpackr';
 import { FOLDED_VIEW_NAMES, createEmptyViewState, type ViewState } from '../views/types.js';
 import { INTERNAL_MODEL } from '../model/versions.js';
 import type { ProjectionLogger } from './logger.js';
+import { writeFileAtomic } from '../../store/index.js';
 
 /**
  * View snapshots on disk: `<dir>/snapshot-<position>.msgpack`, written to a temp file,
@@ -147,15 +148,7 @@ export class SnapshotDirectory {
   async write(bytes: Buffer, position: number): Promise<string> {
     await mkdir(this.dir, { recursive: true });
     const file = snapshotFileName(position);
-    const temp = join(this.dir, `.${file}.${process.pid}.tmp`);
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, join(this.dir, file));
+    await writeFileAtomic(join(this.dir, file), bytes, 0o600, join(this.dir, `.${file}.${process.pid}.tmp`));
     await syncDirectory(this.dir);
     await this.prune();
     return join(this.dir, file);

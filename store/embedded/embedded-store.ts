@@ -20,7 +20,10 @@ import {
   type StreamMetadata,
   type SubscribeAllOptions,
   type SubscribeStreamOptions,
+  type WriteHealth,
+  WRITES_OK,
 } from '../types.js';
+import { commitFailure } from './write-failure.js';
 import {
   checkAppend,
   checkPosition,
@@ -66,6 +69,9 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
   private head: Position;
   private poller: NodeJS.Timeout | undefined;
   private closed = false;
+  private health: WriteHealth = WRITES_OK;
+  /** while writes fail: a small write every second, so writes become healthy again by themselves */
+  private probe: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly layout: StoreLayout,
@@ -139,14 +145,17 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
         }
         this.recorder.commits++;
         this.recorder.appendedEvents += events;
+        this.writesSucceeded();
         if (head > this.head) {
           this.head = head;
           this.watchers.wakeAll();
         }
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         this.commitScheduled = false;
-        for (const pending of batch.length > 0 ? batch : this.takeQueue()) pending.reject(error);
+        const failed = batch.length > 0 ? batch : this.takeQueue();
+        const mapped = await this.writesFailed(error);
+        for (const pending of failed) pending.reject(mapped);
       },
     );
     this.inFlight = done;
@@ -231,7 +240,7 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     this.assertOpen();
     assertStreamName(stream);
     const checked = checkStreamMetadata(stream, metadata);
-    await this.layout.env.childTransaction(() => {
+    await this.write(() => {
       const head = this.streamHead(stream) ?? { lastRevision: -1, firstRevision: 0, maxCount: null, maxAgeMs: null };
       head.maxCount = checked.maxCount ?? null;
       head.maxAgeMs = checked.maxAgeMs ?? null;
@@ -244,7 +253,7 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     this.assertOpen();
     assertStreamName(stream);
     const before = checkPosition('beforeRevision', beforeRevision, 0);
-    await this.layout.env.childTransaction(() => {
+    await this.write(() => {
       const head = this.streamHead(stream) ?? { lastRevision: -1, firstRevision: 0, maxCount: null, maxAgeMs: null };
       dropBefore(this.layout, stream, head, Math.min(before, head.lastRevision + 1));
       writeStreamHead(this.layout, stream, head);
@@ -255,10 +264,50 @@ export class EmbeddedEventStore implements EventStore, SubscriptionSource {
     return this.recorder.snapshot(this.head);
   }
 
+  writeHealth(): WriteHealth {
+    return this.health;
+  }
+
+  /** Maps a failed commit (docs/operations.md, "A full disk") and starts probing for recovery. */
+  private async writesFailed(error: unknown): Promise<unknown> {
+    const mapped = await commitFailure(error);
+    if (mapped === null) return error;
+    if (this.health.ok) this.health = { ok: false, since: Date.now(), reason: mapped.message };
+    if (this.probe === undefined && !this.closed) {
+      this.probe = setInterval(() => {
+        this.layout.meta.put('write-probe', Date.now()).then(
+          () => this.writesSucceeded(),
+          (failure: unknown) => void commitFailure(failure),
+        );
+      }, 1000);
+      this.probe.unref();
+    }
+    return mapped;
+  }
+
+  /** A write transaction outside the append queue (metadata, truncation), with the same failure handling. */
+  private async write(body: () => void): Promise<void> {
+    try {
+      await this.layout.env.childTransaction(body);
+    } catch (error) {
+      throw await this.writesFailed(error);
+    }
+    this.writesSucceeded();
+  }
+
+  private writesSucceeded(): void {
+    if (this.health.ok) return;
+    this.health = WRITES_OK;
+    clearInterval(this.probe);
+    this.probe = undefined;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.stopPolling();
+    clearInterval(this.probe);
+    this.probe = undefined;
     await this.inFlight.catch(() => undefined);
     // wake subscriptions so they notice the close and end with StoreClosedError
     this.watchers.wakeAll();

@@ -86,8 +86,11 @@ export async function openLayout(dataDir: string): Promise<StoreLayout> {
   let env: RootDatabase;
   try {
     // overlappingSync off: a commit is synced before it resolves and before other
-    // processes can see it, so "visible" implies "durable" for every subscriber
-    env = open({ path, maxDbs: 8, overlappingSync: false, noSync: false, encoding: 'msgpack' });
+    // processes can see it, so "visible" implies "durable" for every subscriber.
+    // eventTurnBatching off: its batch-start write has a promise nobody holds, which a failed
+    // commit (a full disk) rejects unhandled; our own queue already groups appends into one
+    // transaction (measured alongside: not slower, 1.1-1.5x the appends/s of it on).
+    env = open({ path, maxDbs: 8, overlappingSync: false, noSync: false, encoding: 'msgpack', eventTurnBatching: false });
   } catch (error) {
     throw corrupt(path, `could not be opened as an LMDB environment (${(error as Error).message})`, error);
   }

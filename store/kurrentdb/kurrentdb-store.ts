@@ -13,7 +13,9 @@ import type {
   StoreStats,
   StreamInfo,
   StreamMetadata,
+  WriteHealth,
 } from '../types.js';
+import { WRITES_OK } from '../types.js';
 import { checkAppend, checkPosition, checkStreamMetadata } from '../validation.js';
 import { translateDriverError } from './driver-errors.js';
 import { toKurrentEvent, toKurrentStream, toPosition, toStreamState, type PreparedEvent } from './mapping.js';
@@ -128,6 +130,11 @@ export class KurrentDbEventStore extends KurrentDbReads implements EventStore {
 
   stats(): StoreStats {
     return this.recorder.snapshot(this.knownHead);
+  }
+
+  /** The server's own disk is not ours to watch: failures reach each append as errors. */
+  writeHealth(): WriteHealth {
+    return WRITES_OK;
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,8 @@ import {
   type StreamMetadata,
   type SubscribeAllOptions,
   type SubscribeStreamOptions,
+  type WriteHealth,
+  WRITES_OK,
 } from '../types.js';
 import {
   checkAppend,
@@ -188,6 +190,11 @@ export class MemoryEventStore implements EventStore, SubscriptionSource {
 
   stats(): StoreStats {
     return this.recorder.snapshot(this.log.length);
+  }
+
+  /** Memory never fails to write. */
+  writeHealth(): WriteHealth {
+    return WRITES_OK;
   }
 
   async close(): Promise<void> {

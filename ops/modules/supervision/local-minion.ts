@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { writeFileAtomicSync } from '../../../store/index.js';
 
 export const MINION_PID_FILE = 'minion.pid';
 export const MINION_LOG_FILE = 'minion.log';
@@ -119,8 +120,7 @@ export class LocalMinion {
     if (child.pid === undefined) throw new Error('could not start the local minion');
     const record: LocalMinionRecord = { pid: child.pid, id, startedAt: new Date().toISOString() };
     const file = join(dataDir, MINION_PID_FILE);
-    writeFileSync(`${file}.tmp`, `${JSON.stringify(record)}\n`, { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomicSync(file, `${JSON.stringify(record)}\n`, 0o600);
     this.record = record;
     log.info({ pid: child.pid, minion: id, log: join(dataDir, MINION_LOG_FILE) }, 'started the local minion');
     return record;
