@@ -86,10 +86,11 @@ export function memoryMinionBindings(): MinionBindings {
  * Bindings recorded in the store (`$minion-id-<id>`, event `bindings.bind`), so they survive
  * restarts and hold on every node of a cluster. The first binding of an id is appended with
  * `noStream`, so two nodes that see two credentials claim one id at once agree on one owner.
+ * Written at the system's model API like every event (the data has one shape in all models).
  * A binding seen once is remembered; a mismatch is read again, as another node may have
  * rebound the id to a minion token since.
  */
-export function storeMinionBindings(store: EventStore, node: string): MinionBindings {
+export function storeMinionBindings(store: EventStore, node: string, writeModel: () => number = () => 2): MinionBindings {
   const known = new Map<string, { owner: string; revision: number }>();
 
   async function read(id: string): Promise<{ owner: string; revision: number } | null> {
@@ -105,7 +106,7 @@ export function storeMinionBindings(store: EventStore, node: string): MinionBind
     const now = Date.now();
     const result = await store.append(
       minionBindingStream(id),
-      [{ id: uuidv7(now), type: 'bindings', action: 'bind', key: id, data: { credential: fingerprint(credential) }, meta: { principal: node, node } }],
+      [{ id: uuidv7(now), type: 'bindings', action: 'bind', key: id, schema: writeModel(), data: { credential: fingerprint(credential) }, meta: { principal: node, node } }],
       { expectedRevision: expected },
     );
     known.set(id, { owner: fingerprint(credential), revision: result.lastRevision });

@@ -68,7 +68,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
   // The local minion's id is reserved for the credential it connects with before anything can
   // connect, so no other credential can claim it first, and it is the server's again after a
   // restart whatever held it.
-  const bindings = storeMinionBindings(store, componentKey);
+  const bindings = storeMinionBindings(store, componentKey, services.writeModel);
   if (context.localMinion) {
     const localPrincipal = gateway.authenticator.mode === 'none' ? Authenticator.NO_AUTH_PRINCIPAL : new Principal(ADMIN_TOKEN_SUBJECT, { '*': 'admin' }, 'token');
     const local = minionIdentityOf(localPrincipal);
