@@ -12,6 +12,7 @@ import {
   instrumentStore,
   loadOrCreateSecret,
   writeAdminToken,
+  ADMIN_TOKEN_SUBJECT,
 } from '../gateway/index.js';
 import type { CorralConfig } from './config/index.js';
 import { createLogger } from './logging.js';
@@ -188,7 +189,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   }
 
   const boundPort = gateway.port;
-  const admin = await tokens.issue({ subject: 'admin', tenants: { '*': 'admin' }, ttlMs: ADMIN_TOKEN_TTL_MS });
+  const admin = await tokens.issue({ subject: ADMIN_TOKEN_SUBJECT, tenants: { '*': 'admin' }, ttlMs: ADMIN_TOKEN_TTL_MS });
   writeAdminToken(dataDir, admin.token);
   if (state === 'initializing') state = 'running';
   const consoleUrl = `${url}/?token=${admin.token}`;

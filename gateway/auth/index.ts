@@ -1,9 +1,9 @@
 // Authentication and tenancy (DESIGN.md §7).
 export { Principal, type PrincipalSource } from './principal.js';
 export { ROLES, isRole, roleIncludes, higherRole, mergeTenantRoles, type Role, type TenantRoles } from './roles.js';
-export { TokenService, parseTenantRoles, TENANTS_CLAIM, LOCAL_ISSUER, LOCAL_AUDIENCE, type ExternalIssuerConfig, type IssuedToken } from './tokens.js';
+export { TokenService, parseTenantRoles, TENANTS_CLAIM, MINION_CLAIM, LOCAL_ISSUER, LOCAL_AUDIENCE, type ExternalIssuerConfig, type IssuedToken } from './tokens.js';
 export { Authenticator, type AuthUser, type LoginResult, type AuthenticatorOptions } from './authenticator.js';
 export { hashPassword, verifyPassword, parsePasswordHash } from './passwords.js';
 export { grantsFromRules, ruleMatches, type AuthorizationRule, type ClaimValue } from './rules.js';
-export { loadOrCreateSecret, readSecret, writeAdminToken, SECRET_FILE, ADMIN_TOKEN_FILE } from './secret.js';
+export { loadOrCreateSecret, readSecret, writeAdminToken, SECRET_FILE, ADMIN_TOKEN_FILE, ADMIN_TOKEN_SUBJECT } from './secret.js';
 export { parseDuration } from './duration.js';

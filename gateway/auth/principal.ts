@@ -20,12 +20,19 @@ export class Principal {
   readonly source: PrincipalSource;
   /** ms epoch when the credentials expire (null: never, or unknown) */
   readonly expiresAt: number | null;
+  /**
+   * The minion id a minion token is minted for (`corral token --minion ID`, claim
+   * `corral.minion`): such a token connects as that minion only, and owns that id
+   * (docs/security.md, "Minion identity"). Null for every other credential.
+   */
+  readonly minion: string | null;
 
-  constructor(subject: string, tenants: TenantRoles, source: PrincipalSource, expiresAt: number | null = null) {
+  constructor(subject: string, tenants: TenantRoles, source: PrincipalSource, expiresAt: number | null = null, minion: string | null = null) {
     this.subject = subject;
     this.tenants = Object.freeze({ ...tenants });
     this.source = source;
     this.expiresAt = expiresAt;
+    this.minion = minion;
   }
 
   static anonymous(): Principal {

@@ -5,6 +5,8 @@ import { CorralError, writeFileAtomicSync } from '../../store/index.js';
 
 export const SECRET_FILE = 'secret';
 export const ADMIN_TOKEN_FILE = 'admin.token';
+/** the subject of `admin.token`: the local minion's credential is this subject with `*` */
+export const ADMIN_TOKEN_SUBJECT = 'admin';
 const SECRET_BYTES = 48;
 
 /**

@@ -2,7 +2,7 @@
 // still fails every one of them with its reason, and is not remembered.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { TokenService } from './tokens.js';
+import { MINION_CLAIM, TokenService } from './tokens.js';
 
 describe('TokenService.verify under concurrency', () => {
   it('gives every concurrent caller the same principal and the same error', async () => {
@@ -19,5 +19,17 @@ describe('TokenService.verify under concurrency', () => {
     expect(reasons.size).toBe(1);
     // a failed check is not cached: the next one fails again on its own
     await expect(tokens.verify(forged)).rejects.toThrow([...reasons][0]);
+  });
+});
+
+describe('minion tokens (claim corral.minion)', () => {
+  it('carry the minion id they are minted for; a malformed id is refused with the reason', async () => {
+    const tokens = new TokenService({ secret: new Uint8Array(randomBytes(32)) });
+    const minted = await tokens.issue({ subject: 'cli', tenants: { acme: 'operate' }, ttlMs: 60_000, extraClaims: { [MINION_CLAIM]: 'web1' } });
+    expect((await tokens.verify(minted.token)).minion).toBe('web1');
+    const plain = await tokens.issue({ subject: 'cli', tenants: { acme: 'operate' }, ttlMs: 60_000 });
+    expect((await tokens.verify(plain.token)).minion).toBeNull();
+    const bad = await tokens.issue({ subject: 'cli', tenants: { acme: 'operate' }, ttlMs: 60_000, extraClaims: { [MINION_CLAIM]: 'Not A Name' } });
+    await expect(tokens.verify(bad.token)).rejects.toThrow(/token claim corral.minion: must be a minion id/);
   });
 });

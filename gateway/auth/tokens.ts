@@ -7,6 +7,8 @@ import { grantsFromRules, claimAt, type AuthorizationRule } from './rules.js';
 
 /** The claim that carries a principal's roles (DESIGN.md §7). */
 export const TENANTS_CLAIM = 'corral.tenants';
+/** The claim of a minion token: the one minion id it may connect as (docs/security.md, "Minion identity"). */
+export const MINION_CLAIM = 'corral.minion';
 /** Issuer and audience of the tokens this cluster signs with its own secret. */
 export const LOCAL_ISSUER = 'corral';
 export const LOCAL_AUDIENCE = 'corral';
@@ -163,7 +165,12 @@ export class TokenService {
     }
     const tenants = mergeTenantRoles(own, grantsFromRules(this.rules, payload as Record<string, unknown>));
     const subject = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : 'unnamed';
-    return new Principal(subject, tenants, source, typeof payload.exp === 'number' ? payload.exp * 1000 : null);
+    // read as the flat claim only: a nested {corral: {minion}} object is not this claim
+    const minion = (payload as Record<string, unknown>)[MINION_CLAIM];
+    if (minion !== undefined && (typeof minion !== 'string' || !isValidName(minion))) {
+      throw unauthenticated(`token claim ${MINION_CLAIM}: must be a minion id (got ${JSON.stringify(minion).slice(0, 80)})`);
+    }
+    return new Principal(subject, tenants, source, typeof payload.exp === 'number' ? payload.exp * 1000 : null, minion ?? null);
   }
 }
 

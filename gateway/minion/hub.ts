@@ -12,14 +12,20 @@
  * bounded time for those in flight, acknowledges them, then closes: a report the server
  * recorded is not resent to the next server because its ack was still pending.
  *
- * A minion id connecting again replaces its older connection, which is closed with 4409 and
- * does not produce a `minionDisconnected` for the tenants the new connection still serves.
+ * A minion id is bound to a credential (bindings.ts, docs/security.md "Minion identity"): a
+ * hello is welcomed only once the bindings accepted its token's credential for that id, and a
+ * minion token connects only as the id it names. A hello with the id's own credential replaces
+ * the older connection, which is closed with 4409 and does not produce a `minionDisconnected`
+ * for the tenants the new connection still serves; any other credential is closed with 4403
+ * and displaces nothing. Frames after a hello wait until it is admitted.
  */
 import type { ConnectedMinion, MinionCommand, MinionPort, MinionReport, MinionReportSink } from '../../actors/index.js';
 import type { TemplatedApp } from '../uws.js';
+import { memoryMinionBindings, type MinionBindings } from './bindings.js';
 import { authenticatingUpgrade, end, flushCommands, scheduleAck, send, type Connection, type MinionIdentity } from './minion-connection.js';
 import {
   CLOSE_FORBIDDEN,
+  CLOSE_ID_BOUND,
   CLOSE_GOING_AWAY,
   CLOSE_PROTOCOL_ERROR,
   CLOSE_REPLACED,
@@ -32,6 +38,7 @@ import {
   PROTOCOL_MIN,
   ProtocolError,
   type HelloFrame,
+  type MinionFrame,
   type ProtocolRange,
 } from './protocol.js';
 
@@ -62,6 +69,8 @@ export interface MinionHubOptions {
    * command or report names it. Without this option such a minion must name its tenants.
    */
   allTenants?: () => string[];
+  /** who owns each minion id (default: in memory, for this hub only) */
+  bindings?: MinionBindings;
 }
 export interface MinionConnectionInfo {
   id: string | null;
@@ -89,6 +98,8 @@ export interface MinionHub {
 }
 
 const noLogger: HubLogger = { info() {}, warn() {}, error() {} };
+/** frames a client may send while its hello waits for the bindings (the agent sends none) */
+const MAX_HELD_FRAMES = 1000;
 const orderingKey = (report: MinionReport): string =>
   report.kind === 'jobReturn' ? `job:${report.tenant}:${report.jid}` : report.kind === 'stats' ? 'stats' : `proc:${report.tenant}:${report.processKey}`;
 
@@ -100,6 +111,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
   const maxInFlight = options.maxInFlightReports ?? 10_000;
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
   const helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
+  const bindings = options.bindings ?? memoryMinionBindings();
   const all = new Set<Connection>();
   const byId = new Map<string, Connection>();
   /** reports handed to the sink and not settled yet (what `close` waits for) */
@@ -109,7 +121,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
   const upgrade = authenticatingUpgrade(verifyToken);
 
   function onHello(conn: Connection, hello: HelloFrame): void {
-    if (conn.hello) throw new ProtocolError('hello sent twice');
+    if (conn.hello || conn.held) throw new ProtocolError('hello sent twice');
     const protocol = negotiateProtocol(hello.protocol, serverRange);
     const anyTenant = conn.grantedTenants.includes('*');
     let tenants: string[];
@@ -117,8 +129,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
       if (hello.tenants.length === 0 && !options.allTenants) {
         return end(conn, CLOSE_FORBIDDEN, "the token grants every tenant ('*'): name the tenants to serve with --tenant");
       }
-      conn.anyTenant = hello.tenants.length === 0;
-      tenants = conn.anyTenant ? [...new Set(options.allTenants!())] : [...new Set(hello.tenants)];
+      tenants = hello.tenants.length === 0 ? [...new Set(options.allTenants!())] : [...new Set(hello.tenants)];
     } else {
       tenants = hello.tenants.length === 0 ? conn.grantedTenants : hello.tenants.filter((t) => conn.grantedTenants.includes(t));
       tenants = [...new Set(tenants)];
@@ -126,7 +137,35 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
         return end(conn, CLOSE_FORBIDDEN, `the token grants none of the requested tenants (${hello.tenants.join(', ')})`);
       }
     }
+    if (conn.minionClaim !== null && conn.minionClaim !== hello.id) {
+      return end(conn, CLOSE_FORBIDDEN, `the token is a minion token for ${conn.minionClaim}, not for ${hello.id}`);
+    }
+    conn.held = [];
+    bindings.claim(hello.id, conn.credential).then(
+      (claim) => {
+        const held = conn.held ?? [];
+        conn.held = null;
+        if (!conn.open) return;
+        if (!claim.accepted) {
+          logger.warn({ minion: hello.id, subject: conn.subject, remote: conn.remoteAddress }, 'minion refused: its id is bound to another credential');
+          return end(conn, CLOSE_ID_BOUND, claim.reason);
+        }
+        admit(conn, hello, protocol, anyTenant && hello.tenants.length === 0, tenants);
+        for (const frame of held) if (conn.open) handleFrame(conn, frame);
+      },
+      (err: unknown) => {
+        conn.held = null;
+        logger.error({ err, minion: hello.id }, 'checking the minion id binding failed');
+        end(conn, CLOSE_SINK_FAILED, 'the server could not check the minion id; reconnect');
+      },
+    );
+  }
+
+  /** The hello's credential owns its id: welcome it, replacing an older connection of that id. */
+  function admit(conn: Connection, hello: HelloFrame, protocol: number, anyTenant: boolean, tenants: string[]): void {
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.anyTenant = anyTenant;
+    if (anyTenant && options.allTenants) tenants = [...new Set(options.allTenants())];
     conn.hello = hello;
     conn.tenants = tenants;
     conn.protocol = protocol;
@@ -152,6 +191,36 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
       logger.error({ err, minion: hello.id }, 'recording the minion connection failed');
       end(conn, CLOSE_SINK_FAILED, 'the server could not record the connection; reconnect');
     });
+  }
+
+  /** Handles one decoded frame; a protocol violation closes the connection with 4400. */
+  function handleFrame(conn: Connection, frame: MinionFrame): void {
+    try {
+      if (conn.held && frame.t !== 'ping' && frame.t !== 'pong') {
+        if (frame.t === 'hello') throw new ProtocolError('hello sent twice');
+        if (conn.held.length >= MAX_HELD_FRAMES) throw new ProtocolError(`more than ${MAX_HELD_FRAMES} frames before the welcome`);
+        conn.held.push(frame);
+        return;
+      }
+      switch (frame.t) {
+        case 'hello':
+          return onHello(conn, frame);
+        case 'report':
+          return onReport(conn, frame.seq, frame.report);
+        case 'ping':
+          return send(conn, { t: 'pong', ts: frame.ts });
+        case 'pong':
+          return;
+      }
+    } catch (error) {
+      protocolError(conn, error);
+    }
+  }
+
+  function protocolError(conn: Connection, error: unknown): void {
+    if (!(error instanceof ProtocolError)) logger.error({ err: error }, 'minion frame handling failed');
+    logger.warn({ minion: conn.hello?.id, remote: conn.remoteAddress, error: (error as Error).message }, 'minion protocol error');
+    end(conn, CLOSE_PROTOCOL_ERROR, (error as Error).message);
   }
 
   /** An any-tenant minion meets a tenant it was not registered in yet: register it there first. */
@@ -259,26 +328,16 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
         },
         message(ws, message, isBinary) {
           const conn = ws.getUserData();
+          let frame: MinionFrame;
           try {
             if (!isBinary) throw new ProtocolError('text frame: the minion protocol uses binary msgpack frames');
             // Copy: uWS neuters the ArrayBuffer when this callback returns, and msgpackr may
             // hand out views of it (bin values).
-            const frame = decodeMinionFrame(Buffer.from(new Uint8Array(message)));
-            switch (frame.t) {
-              case 'hello':
-                return onHello(conn, frame);
-              case 'report':
-                return onReport(conn, frame.seq, frame.report);
-              case 'ping':
-                return send(conn, { t: 'pong', ts: frame.ts });
-              case 'pong':
-                return;
-            }
+            frame = decodeMinionFrame(Buffer.from(new Uint8Array(message)));
           } catch (error) {
-            if (!(error instanceof ProtocolError)) logger.error({ err: error }, 'minion frame handling failed');
-            logger.warn({ minion: conn.hello?.id, remote: conn.remoteAddress, error: (error as Error).message }, 'minion protocol error');
-            end(conn, CLOSE_PROTOCOL_ERROR, (error as Error).message);
+            return protocolError(conn, error);
           }
+          handleFrame(conn, frame);
         },
         drain(ws) {
           flushCommands(ws.getUserData(), maxBuffered);

@@ -8,6 +8,7 @@ export {
   CLOSE_FORBIDDEN,
   CLOSE_PROTOCOL_ERROR,
   CLOSE_REPLACED,
+  CLOSE_ID_BOUND,
   CLOSE_SINK_FAILED,
   CLOSE_RESTARTING,
   CLOSE_GOING_AWAY,
@@ -30,6 +31,15 @@ export {
   type ServerFrame,
 } from './protocol.js';
 export { NAME_PATTERN } from './validate.js';
+export {
+  memoryMinionBindings,
+  storeMinionBindings,
+  minionCredential,
+  minionBindingStream,
+  type MinionBindings,
+  type MinionClaim,
+  type MinionCredentialParts,
+} from './bindings.js';
 export {
   createMinionHub,
   type MinionHub,

@@ -4,7 +4,8 @@
  * ended, and the upgrade that authenticates the token before a record is made. The hub
  * (hub.ts) decides what the frames mean: hello, registration, report ordering and acks.
  */
-import type { HelloFrame, ServerFrame } from './protocol.js';
+import { minionCredential } from './bindings.js';
+import type { HelloFrame, MinionFrame, ServerFrame } from './protocol.js';
 import { encodeFrame } from './protocol.js';
 import type { HttpRequest, HttpResponse, SocketContext, WebSocket } from '../uws.js';
 
@@ -13,11 +14,24 @@ export interface MinionIdentity {
   subject: string;
   /** tenants the token lets a minion serve; `*` means any */
   tenants: string[];
+  /** how the token was proved (PrincipalSource; default `token`): part of the credential */
+  source?: string;
+  /** the minion id a minion token is minted for (claim `corral.minion`); null otherwise */
+  minion?: string | null;
 }
 
 export interface Connection {
   subject: string;
   grantedTenants: string[];
+  /** the credential the token proves (bindings.ts): who may own a minion id */
+  credential: string;
+  /** the only minion id a minion token may connect as; null for other tokens */
+  minionClaim: string | null;
+  /**
+   * Frames that arrived while the hello waits for its id's binding (`null`: not waiting):
+   * handled in order once it is admitted.
+   */
+  held: MinionFrame[] | null;
   remoteAddress: string;
   connectedAt: number;
   ws: WebSocket<Connection> | null;
@@ -114,9 +128,13 @@ export function authenticatingUpgrade(
       (identity) => {
         if (aborted) return;
         if (identity.tenants.length === 0) return refuse('403 Forbidden', 'forbidden', 'the token grants no tenant to serve');
+        const minion = identity.minion ?? null;
         const conn: Connection = {
           subject: identity.subject,
           grantedTenants: identity.tenants,
+          credential: minionCredential({ source: identity.source ?? 'token', subject: identity.subject, tenants: identity.tenants, minion }),
+          minionClaim: minion,
+          held: null,
           remoteAddress,
           connectedAt: Date.now(),
           ws: null,

@@ -50,6 +50,8 @@ export const CLOSE_UNAUTHENTICATED = 4001;
 export const CLOSE_FORBIDDEN = 4003;
 export const CLOSE_PROTOCOL_ERROR = 4400;
 export const CLOSE_REPLACED = 4409;
+/** the minion id is bound to another credential (docs/security.md, "Minion identity"): not fatal, retried later */
+export const CLOSE_ID_BOUND = 4403;
 export const CLOSE_SINK_FAILED = 1011;
 export const CLOSE_RESTARTING = 1012;
 export const CLOSE_GOING_AWAY = 1001;

@@ -6,11 +6,17 @@
  * and jitter (200 ms doubling up to 5 s), says `hello` with the processes it still runs (the
  * server reconciles), and resends every unacknowledged report.
  *
- * Fatal closes: 4001/4003 (and HTTP 401/403 at the upgrade) mean the token is wrong; 4409
- * means another minion took this id; a protocol-version mismatch cannot heal by retrying.
- * Then the agent stops reconnecting and `done` resolves with the reason (the CLI stops the
- * managed processes and exits non-zero). So does a --server-file or --token-file whose
- * directory was removed (the server's data directory is gone). Anything else reconnects.
+ * Fatal closes: 4001/4003 (and HTTP 401/403 at the upgrade) mean the token is wrong; a
+ * protocol-version mismatch cannot heal by retrying. Then the agent stops reconnecting and
+ * `done` resolves with the reason (the CLI stops the managed processes and exits non-zero).
+ * So does a --server-file or --token-file whose directory was removed (the server's data
+ * directory is gone). Anything else reconnects.
+ *
+ * Losing the id is not fatal (docs/security.md, "Minion identity"): 4409 (a connection with
+ * this minion's own credential replaced it) and 4403 (the id is bound to another credential)
+ * keep every managed process running and retry slowly (30 s doubling to 5 min), so a rogue
+ * connection can never make a minion stop what it runs, and two minions sharing one id do not
+ * fight in a tight loop.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -20,6 +26,7 @@ import WebSocket from 'ws';
 import type { MinionCommand } from '../../actors/index.js';
 import {
   CLOSE_FORBIDDEN,
+  CLOSE_ID_BOUND,
   CLOSE_REPLACED,
   CLOSE_UNAUTHENTICATED,
   decodeServerFrame,
@@ -60,6 +67,9 @@ export interface MinionAgentOptions {
   maxConcurrentJobs?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** first retry after losing the id (4409 replaced, 4403 bound elsewhere); doubles up to `idRetryMaxMs` */
+  idRetryMinMs?: number;
+  idRetryMaxMs?: number;
   /** how often the agent pings the server; a server silent for 3 periods is considered dead */
   heartbeatMs?: number;
   supervisor?: Omit<SupervisorOptions, 'report' | 'outputBlocked' | 'logger'>;
@@ -122,6 +132,9 @@ export class MinionAgent {
   private ws: WebSocket | null = null;
   private currentState: AgentState = 'disconnected';
   private attempt = 0;
+  /** times the id was lost in a row (a connection that lasted `idRetryMaxMs` starts over) */
+  private idLosses = 0;
+  private welcomedAt = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastHeard = 0;
@@ -289,6 +302,7 @@ export class MinionAgent {
           case 'welcome':
             this.welcome = frame;
             this.attempt = 0;
+            this.welcomedAt = Date.now();
             this.setState('connected');
             this.logger.info({ minion: frame.id, tenants: frame.tenants, protocol: frame.protocol, server: frame.server }, 'minion connected');
             this.outbox.attach((report) => this.sendFrame(ws, report));
@@ -345,11 +359,33 @@ export class MinionAgent {
       const reason = reasonBytes.toString();
       if (code === CLOSE_UNAUTHENTICATED) fatal = `unauthenticated: ${reason}`;
       else if (code === CLOSE_FORBIDDEN) fatal = `forbidden: ${reason}`;
-      else if (code === CLOSE_REPLACED) fatal = `another minion connected with id ${this.id}: ${reason}`;
       else if (code === 4400 && reason.startsWith('incompatible')) fatal = reason;
+      else if (code === CLOSE_REPLACED || code === CLOSE_ID_BOUND) return this.onIdLost(ws, code, reason);
       if (this.welcome) this.logger.warn({ code, reason }, 'minion disconnected');
       this.onClosed(ws, fatal);
     });
+  }
+
+  /** Replaced (4409) or refused (4403): the processes keep running, and the id is tried again later. */
+  private onIdLost(ws: WebSocket, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    const max = this.options.idRetryMaxMs ?? 300_000;
+    if (this.welcome && Date.now() - this.welcomedAt >= max) this.idLosses = 0;
+    const min = Math.min(this.options.idRetryMinMs ?? 30_000, max);
+    const delay = Math.min(max, min * 2 ** Math.min(this.idLosses, 16));
+    this.idLosses += 1;
+    this.logger.warn(
+      { code, reason, retryInMs: delay, running: this.supervisor.running().length },
+      code === CLOSE_REPLACED
+        ? `another connection of minion ${this.id} replaced this one: keeping the managed processes running, trying again in ${Math.round(delay / 1000)} s`
+        : `the server refused minion id ${this.id} (${reason}): keeping the managed processes running, trying again in ${Math.round(delay / 1000)} s`,
+    );
+    this.ws = null;
+    this.welcome = null;
+    this.outbox.detach();
+    if (this.currentState === 'stopped') return;
+    this.setState('disconnected');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
   /** Stops reconnecting: `done` resolves with the reason (the CLI then stops the managed processes and exits 2). */

@@ -27,7 +27,8 @@ export const MINION_USAGE = `usage: corral minion --server URL --token TOKEN [--
                    exits (code 2) once the file's directory is gone
   --token TOKEN    a token granting the tenants to serve; CORRAL_TOKEN if not given
   --token-file F   instead of --token: a file holding the token, re-read before every reconnect
-  --id ID          minion id (default: the host name)
+  --id ID          minion id (default: the host name); owned by the credential that first
+                   connects as it, or by minion tokens for it (corral token --minion ID)
   --tenant T       serve only these tenants (repeatable or comma list; default: all the token grants)
   --grain k=v      custom grain (repeatable); numbers and true/false are typed
 SIGTERM/SIGINT stop every managed process (stop signal, then SIGKILL) and exit.`;
@@ -99,8 +100,10 @@ export function parseMinionArguments(argv: string[], env: NodeJS.ProcessEnv = pr
 
 /**
  * `corral minion ...`: runs the agent until SIGTERM/SIGINT (exit code 0, managed processes
- * stopped) or a fatal refusal by the server (bad token, no tenant, id taken, incompatible
- * protocol: exit code 2, managed processes stopped). Bad arguments: exit code 2 with usage.
+ * stopped) or a fatal refusal by the server (bad token, no tenant, incompatible protocol:
+ * exit code 2, managed processes stopped). A lost id (4409 replaced, 4403 bound to another
+ * credential) is not fatal: the processes keep running and the agent retries later. Bad
+ * arguments: exit code 2 with usage.
  */
 export async function runMinionCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {

@@ -9,8 +9,17 @@ import {
   type JobService,
   type MinionReportSink,
 } from '../../actors/index.js';
-import { createCommandTable, registerCommandRoutes, registerLogRoutes, roleIncludes, type CommandDispatcher } from '../../gateway/index.js';
-import { createMinionHub } from '../../gateway/minion/index.js';
+import {
+  ADMIN_TOKEN_SUBJECT,
+  Authenticator,
+  createCommandTable,
+  Principal,
+  registerCommandRoutes,
+  registerLogRoutes,
+  roleIncludes,
+  type CommandDispatcher,
+} from '../../gateway/index.js';
+import { createMinionHub, minionCredential, storeMinionBindings, type MinionIdentity } from '../../gateway/minion/index.js';
 import { defaultMinionId } from '../minion/index.js';
 import type { NodeContext, NodeModule, StartedModule, StopInfo } from '../node-module.js';
 import { openControlSocket, CONTROL_SOCKET, type ControlSocket } from '../ctl/index.js';
@@ -56,16 +65,22 @@ async function startActors(context: NodeContext, services: NodeServices, options
     minionDisconnected: (id, tenants, reason) => runtime.minionSink.minionDisconnected(id, tenants, reason),
     report: (id, report) => runtime.minionSink.report(id, report),
   };
+  // Minion ids are bound to credentials in the store (docs/security.md, "Minion identity").
+  // The local minion's id is reserved for the credential it connects with before anything can
+  // connect, so no other credential can claim it first, and it is the server's again after a
+  // restart whatever held it.
+  const bindings = storeMinionBindings(store, componentKey, services.writeModel);
+  if (context.localMinion) {
+    const localPrincipal = gateway.authenticator.mode === 'none' ? Authenticator.NO_AUTH_PRINCIPAL : new Principal(ADMIN_TOKEN_SUBJECT, { '*': 'admin' }, 'token');
+    const local = minionIdentityOf(localPrincipal);
+    await bindings
+      .bind(localMinionId, minionCredential({ source: local.source!, subject: local.subject, tenants: local.tenants, minion: null }))
+      .catch((error: unknown) => log.warn({ err: error, minion: localMinionId }, 'could not reserve the local minion id; it is bound when the local minion connects'));
+  }
   const hub = createMinionHub({
     sink,
-    // A minion may serve the tenants its token grants at least `operate` on.
-    verifyToken: async (token) => {
-      const principal = await gateway.authenticator.authenticateToken(token);
-      const tenants = Object.entries(principal.tenants)
-        .filter(([, role]) => roleIncludes(role, 'operate'))
-        .map(([tenant]) => tenant);
-      return { subject: principal.subject, tenants };
-    },
+    verifyToken: async (token) => minionIdentityOf(await gateway.authenticator.authenticateToken(token)),
+    bindings,
     logger: log.child({ part: 'minion-hub' }),
     server: { version: context.version, node: componentKey },
     allTenants: () => activeTenants(runtime, configSource.tenantNames()),
@@ -209,6 +224,14 @@ async function startActors(context: NodeContext, services: NodeServices, options
       metrics.stop();
     },
   };
+}
+
+/** What a minion's token proves: it may serve the tenants it grants at least `operate` on. */
+function minionIdentityOf(principal: Principal): MinionIdentity {
+  const tenants = Object.entries(principal.tenants)
+    .filter(([, role]) => roleIncludes(role, 'operate'))
+    .map(([tenant]) => tenant);
+  return { subject: principal.subject, tenants, source: principal.source, minion: principal.minion };
 }
 
 /** Tenants a `*` minion serves: those of the configuration plus every active tenant the runtime knows. */

@@ -43,10 +43,13 @@ class MemorySink implements MinionReportSink {
   }
 }
 
-const tokens: Record<string, { subject: string; tenants: string[] }> = {
+const tokens: Record<string, { subject: string; tenants: string[]; minion?: string }> = {
   good: { subject: 'minion-token', tenants: ['acme', 'beta'] },
   none: { subject: 'nobody', tenants: [] },
   star: { subject: 'admin', tenants: ['*'] },
+  'beta-ops': { subject: 'beta-ops', tenants: ['beta'] },
+  // a minion token (claim corral.minion) for the id `enrolled`
+  'enrolled-token': { subject: 'cli', tenants: ['beta'], minion: 'enrolled' },
 };
 
 let sink: MemorySink;
@@ -258,17 +261,50 @@ describe('minion agent <-> hub over a real uWS server', () => {
     await waitFor(() => agent.state === 'connected' && agent.outbox.pending === 0, 'acked on the new connection');
   });
 
-  it('a second connection with the same id replaces the first (4409, fatal for the older agent)', async () => {
-    const first = startAgent({ id: 'twin' });
+  it('a second connection with the same credential replaces the first (4409); the older agent keeps its processes and retries later', async () => {
+    const first = startAgent({ id: 'twin', idRetryMinMs: 60_000 });
     await first.waitConnected();
+    const command = spawnCommand('setInterval(() => {}, 1000)', { processKey: 'acme:twin:0' });
+    hub.port.send('twin', command);
+    const spawned = await waitFor(() => sink.of('spawned', command.runId)[0], 'spawned');
     const disconnectsBefore = sink.disconnects.length;
-    const second = startAgent({ id: 'twin' });
+    const second = startAgent({ id: 'twin', idRetryMinMs: 60_000 });
     await second.waitConnected();
-    const result = await first.done;
-    expect(result.fatal).toMatch(/another minion connected with id twin/);
+    await waitFor(() => first.state === 'disconnected', 'the first agent displaced');
     expect(hub.port.connected('acme').filter((m) => m.id === 'twin')).toHaveLength(1);
     // the replaced connection does not mark the minion disconnected in tenants it still serves
     expect(sink.disconnects.slice(disconnectsBefore).filter((d) => d.id === 'twin')).toEqual([]);
+    // displaced, not stopped: its process still runs and it has not given up
+    expect(pidAlive(spawned.pid)).toBe(true);
+    expect(first.supervisor.running().map((p) => p.runId)).toEqual([command.runId]);
+    expect(await Promise.race([first.done.then(() => 'done'), new Promise((resolve) => setTimeout(() => resolve('running'), 300))])).toBe('running');
+  });
+
+  it('an id bound to one credential refuses another (4403) without displacing it; the refused agent keeps its processes', async () => {
+    const owner = startAgent({ id: 'bound1', tenants: ['beta'] });
+    await owner.waitConnected();
+    const rogue = startAgent({ id: 'bound1', token: 'beta-ops', tenants: ['beta'], idRetryMinMs: 60_000 });
+    const command = spawnCommand('setInterval(() => {}, 1000)', { tenant: 'beta', processKey: 'beta:rogue:0' });
+    rogue.supervisor.spawn(command);
+    await waitFor(() => rogue.supervisor.running().length === 1 && rogue.state === 'disconnected' && rogue.outbox.pending > 0, 'the rogue refused');
+    expect(owner.state).toBe('connected');
+    expect(hub.connections().filter((c) => c.id === 'bound1').map((c) => c.subject)).toEqual(['minion-token']);
+    expect(rogue.supervisor.running().map((p) => p.runId)).toEqual([command.runId]);
+    expect(await Promise.race([rogue.done.then(() => 'done'), new Promise((resolve) => setTimeout(() => resolve('running'), 300))])).toBe('running');
+  });
+
+  it('a minion token connects only as its own id, and takes that id over from another credential', async () => {
+    const wrongId = startAgent({ id: 'other-id', token: 'enrolled-token', tenants: ['beta'] });
+    expect((await wrongId.done).fatal).toMatch(/^forbidden: the token is a minion token for enrolled, not for other-id/);
+    const before = startAgent({ id: 'enrolled', token: 'beta-ops', tenants: ['beta'], idRetryMinMs: 60_000 });
+    await before.waitConnected();
+    const enrolled = startAgent({ id: 'enrolled', token: 'enrolled-token', tenants: ['beta'] });
+    await enrolled.waitConnected();
+    await waitFor(() => before.state === 'disconnected', 'the older credential displaced');
+    // from now on the id belongs to minion tokens for it: the older credential is refused
+    const again = startAgent({ id: 'enrolled', token: 'beta-ops', tenants: ['beta'], idRetryMinMs: 60_000 });
+    await waitFor(() => hub.connections().filter((c) => c.id === null).length === 0 && again.state === 'disconnected', 'the older credential refused');
+    expect(enrolled.state).toBe('connected');
   });
 
   it('bad tokens and ungranted tenants are fatal with a clear reason', async () => {
