@@ -1,4 +1,4 @@
-import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { CorralError, InvalidArgumentError, isValidName } from '../../store/index.js';
 import { Principal } from './principal.js';
@@ -76,6 +76,21 @@ export class TokenService {
     else if (external.jwksUrl) this.external = { key: createRemoteJWKSet(new URL(external.jwksUrl)), config: external };
     else if (external.publicKey) this.external = { key: createPublicKey(external.publicKey), config: external };
     else throw new InvalidArgumentError('auth.jwt: needs jwksUrl or publicKey', { field: 'auth.jwt' });
+  }
+
+  /**
+   * HMAC-SHA256 of `text` under the cluster secret, bound to `purpose`: how one node proves a
+   * message to another (a forwarded command). It can never pass for a token, and a token can
+   * never pass for it.
+   */
+  mac(purpose: string, text: string): string {
+    return createHmac('sha256', this.secret).update(`corral:${purpose}\n`).update(text).digest('base64url');
+  }
+
+  verifyMac(purpose: string, text: string, mac: string): boolean {
+    const expected = Buffer.from(this.mac(purpose, text));
+    const given = Buffer.from(mac);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   async issue(options: { subject: string; tenants: TenantRoles; ttlMs: number; extraClaims?: Record<string, unknown> }): Promise<IssuedToken> {

@@ -13,8 +13,10 @@ import {
   ADMIN_TOKEN_SUBJECT,
   Authenticator,
   createCommandTable,
+  forwardingDispatcher,
   Principal,
   registerCommandRoutes,
+  registerForwardRoute,
   registerLogRoutes,
   roleIncludes,
   type CommandDispatcher,
@@ -25,7 +27,7 @@ import type { NodeContext, NodeModule, StartedModule, StopInfo } from '../node-m
 import { openControlSocket, CONTROL_SOCKET, type ControlSocket } from '../ctl/index.js';
 import { controlHandlers } from './supervision/control.js';
 import { otherLiveNodes } from '../rolling/index.js';
-import { holderGoneOnThisHost } from './supervision/lease-holder.js';
+import { holderGoneOnThisHost, leaderAddress } from './supervision/lease-holder.js';
 import { LocalMinion } from './supervision/local-minion.js';
 import { registerSupervisionMetrics } from './supervision/metrics.js';
 import { applyConfig, applyTenantConfig, configFilePath, TenantConfigSource } from './supervision/tenants.js';
@@ -140,7 +142,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
     jobs: () => jobs,
     applyTenantConfigFile: async (tenant, principal) => (await applyTenantConfig(runtime, tenant, configSource.tenant(tenant), principal)).positions,
   });
-  const commands: CommandDispatcher = async (name, tenant, args, principal, expectedRevision) => {
+  const local: CommandDispatcher = async (name, tenant, args, principal, expectedRevision) => {
     const label = table.names.includes(name) ? name : 'unknown';
     try {
       const result = await table.dispatch(name, tenant, args, principal, expectedRevision);
@@ -151,6 +153,17 @@ async function startActors(context: NodeContext, services: NodeServices, options
       throw error;
     }
   };
+  // Any node takes commands: a follower forwards them to the leader's own process
+  // (docs/operations.md, "Commands on any node").
+  const forwarding = forwardingDispatcher({
+    local,
+    runsActors: () => runtime.status().state === 'running',
+    leads: () => lease.isLeader,
+    leaderAddress: () => leaderAddress(lease.current(), componentKey, dataDir),
+    tokens: context.tokens,
+  });
+  const commands = forwarding.dispatch;
+  registerForwardRoute(gateway, { runForwarded: forwarding.runForwarded, tokens: context.tokens });
   services.commands = commands;
   services.actors = runtime;
   registerCommandRoutes(gateway, { dispatch: commands, roleOf: table.roleOf, engine: services.engine ?? null });

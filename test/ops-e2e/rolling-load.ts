@@ -1,6 +1,7 @@
 // The load of the rolling restart and rolling upgrade must-shows, and the checks after it:
 // 10 managed processes writing `seq <n>` lines (1,000 log events/s in all), 100 websocket
-// clients streaming them, two HTTP probes (fresh connections and kept-alive ones).
+// clients streaming them, HTTP probes (reads on fresh and on kept-alive connections, and
+// commands: job POSTs, which a node that does not lead forwards to the one that does).
 import { expect } from 'vitest';
 import { runCorral, waitFor, type ServerProcess } from '../support/index.js';
 import {
@@ -47,7 +48,7 @@ export async function startLoadedServer(args: string[] = []): Promise<ServerProc
 export interface RestartUnderLoad {
   /** the `corral ctl restart --rolling` result */
   restart: { old: { pid: number; modelApiMax: number }; successor: { pid: number; modelApiMax: number; url: string }; readyMs: number; handoverMs: number };
-  probes: { fresh: ProbeResult; keepAlive: ProbeResult };
+  probes: { fresh: ProbeResult; keepAlive: ProbeResult; commands: ProbeResult };
   events: number;
   window: { from: number; to: number };
   /** `seq <n>` lines of the managed processes lost or stored twice on their way to the store */
@@ -67,6 +68,7 @@ export async function rollingRestartUnderLoad(server: ServerProcess, serveArgs?:
   const clients = await StreamClients.start({ url, token, count: CLIENTS, select: SELECT, from });
   const fresh = new HttpProbe({ url, token, path: '/api/v1/tenants/acme/processes', keepAlive: false, intervalMs: 20 });
   const keepAlive = new HttpProbe({ url, token, path: '/api/v1/tenants/acme/watchers', keepAlive: true, intervalMs: 20 });
+  const commands = new HttpProbe({ url, token, path: '/api/v1/tenants/acme/jobs', keepAlive: false, intervalMs: 20, body: { fun: 'test.ping', tgt: '*', timeoutMs: 10_000 } });
   try {
     // load before: a couple of seconds of events streaming to every client
     const warm = from + EVENTS_PER_SECOND * 2;
@@ -86,7 +88,7 @@ export async function rollingRestartUnderLoad(server: ServerProcess, serveArgs?:
     await waitFor(async () => (await head(url, token, 'acme')) >= end, { timeoutMs: 60_000, description: `the log to pass ${end} on the successor` });
     const to = await head(url, token, 'acme');
     await clients.reach(to, 90_000);
-    const probes = { fresh: await fresh.stop(), keepAlive: await keepAlive.stop() };
+    const probes = { fresh: await fresh.stop(), keepAlive: await keepAlive.stop(), commands: await commands.stop() };
     const reports = await clients.report(to);
 
     const stored = await storedEvents(url, token, 'acme', SELECT, from, to);

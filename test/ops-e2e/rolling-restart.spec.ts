@@ -20,8 +20,11 @@ function summary(name: string, run: RestartUnderLoad): string {
   return (
     `${name}: ${run.events} events in (${run.window.from}, ${run.window.to}] at ${EVENTS_PER_SECOND}/s to ${CLIENTS} clients (scale ${LOAD_SCALE}); ` +
     `successor ready after ${restart.readyMs} ms, hand-over ${restart.handoverMs} ms; ` +
-    `HTTP fresh connections ${probes.fresh.ok} ok / ${probes.fresh.failed} failed, kept-alive ${probes.keepAlive.ok} ok / ${probes.keepAlive.failed} failed` +
-    (probes.fresh.failures.length + probes.keepAlive.failures.length > 0 ? `\n  failures: ${[...probes.fresh.failures, ...probes.keepAlive.failures].join('\n  ')}` : '')
+    `HTTP fresh connections ${probes.fresh.ok} ok / ${probes.fresh.failed} failed, kept-alive ${probes.keepAlive.ok} ok / ${probes.keepAlive.failed} failed, ` +
+    `commands (job POSTs) ${probes.commands.ok} ok / ${probes.commands.failed} failed` +
+    (probes.fresh.failures.length + probes.keepAlive.failures.length + probes.commands.failures.length > 0
+      ? `\n  failures: ${[...probes.fresh.failures, ...probes.keepAlive.failures, ...probes.commands.failures].join('\n  ')}`
+      : '')
   );
 }
 
@@ -36,6 +39,8 @@ const runs: Record<string, RestartUnderLoad> = {};
 function expectHttpAnswered(run: RestartUnderLoad): void {
   expect(run.probes.fresh.failed, run.probes.fresh.failures.join('\n')).toBe(0);
   expect(run.probes.keepAlive.failed, run.probes.keepAlive.failures.join('\n')).toBe(0);
+  expect(run.probes.commands.failed, run.probes.commands.failures.join('\n')).toBe(0);
+  expect(run.probes.commands.ok, 'commands accepted').toBeGreaterThan(0);
   expect(run.probes.keepAlive.ok, 'kept-alive requests answered').toBeGreaterThan(0);
 }
 

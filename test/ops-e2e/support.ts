@@ -211,9 +211,9 @@ export interface ProbeResult {
 }
 
 /**
- * Sends GET `path` back to back (one in flight, `intervalMs` apart) until stopped, either
- * on a fresh connection each time or over one kept-alive connection pool, and records every
- * request that did not get a 2xx.
+ * Sends GET `path` (or POST `body` as JSON) back to back (one in flight, `intervalMs` apart)
+ * until stopped, either on a fresh connection each time or over one kept-alive connection
+ * pool, and records every request that did not get a 2xx.
  */
 export class HttpProbe {
   readonly result: ProbeResult = { ok: 0, failed: 0, failures: [] };
@@ -221,7 +221,7 @@ export class HttpProbe {
   private readonly done: Promise<void>;
   private readonly agent: Agent | false;
 
-  constructor(private readonly options: { url: string; token: string; path: string; keepAlive: boolean; intervalMs: number }) {
+  constructor(private readonly options: { url: string; token: string; path: string; keepAlive: boolean; intervalMs: number; body?: unknown }) {
     this.agent = options.keepAlive ? new Agent({ keepAlive: true, maxSockets: 1 }) : false;
     this.done = this.loop();
   }
@@ -241,9 +241,12 @@ export class HttpProbe {
   private once(): Promise<true | string> {
     return new Promise((resolve) => {
       const target = new URL(this.options.path, this.options.url);
+      const body = this.options.body === undefined ? undefined : JSON.stringify(this.options.body);
+      const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
       const req = request(
         target,
-        { agent: this.agent, headers: { authorization: `Bearer ${this.options.token}` }, timeout: 10_000 },
+        { agent: this.agent, method: body === undefined ? 'GET' : 'POST', headers, timeout: 10_000 },
         (res) => {
           let body = '';
           res.setEncoding('utf8');
@@ -254,7 +257,7 @@ export class HttpProbe {
       );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (error: NodeJS.ErrnoException) => resolve(`request error ${error.code ?? ''} ${error.message}`));
-      req.end();
+      req.end(body);
     });
   }
 

@@ -44,9 +44,8 @@ function commandReply(result: CommandResult, status = 200): HttpReply {
 /**
  * The write side of DESIGN.md §6. Roles (§7): process and job commands need `operate`,
  * tenant and watcher configuration `admin` (checked by the command table, the same one the
- * native websocket's `cmd` uses). A node that does not lead answers 503 with
- * `error.leaderUrl`: clients retry there (commands are not forwarded, so a client always
- * knows which node recorded its command). Bad input is a 400 naming the field, and nothing
+ * native websocket's `cmd` uses). A node that does not lead forwards the command to
+ * the leader (forward.ts; docs/operations.md, "Commands on any node"). Bad input is a 400 naming the field, and nothing
  * is appended; a stale `expectedRevision` (`If-Match` or body) is a 409 with
  * `currentRevision`.
  */
