@@ -139,6 +139,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
     runtime,
     jobs: () => jobs,
     applyTenantConfigFile: async (tenant, principal) => (await applyTenantConfig(runtime, tenant, configSource.tenant(tenant), principal)).positions,
+    jobGrants: (tenant) => configSource.jobGrants(tenant),
   });
   const commands: CommandDispatcher = async (name, tenant, args, principal, expectedRevision) => {
     const label = table.names.includes(name) ? name : 'unknown';

@@ -8,6 +8,7 @@ import {
 } from '../../../store/index.js';
 import type { ActorRuntime, JobService, TargetType } from '../../../actors/index.js';
 import type { Principal, Role } from '../../auth/index.js';
+import { requireJobFunction, type JobGrants } from './job-grants.js';
 
 /**
  * The one table of write commands (DESIGN.md §6, §8.1 `cmd`): the HTTP write routes and the
@@ -25,6 +26,11 @@ export interface CommandDeps {
    * like `corral ctl tenant-reconfigure`, recording its digest; resolves with what it appended.
    */
   applyTenantConfigFile(tenant: string, principal: string): Promise<Position[]>;
+  /**
+   * The job functions the tenant's configuration grants beyond the default (job-grants.ts;
+   * `tenants.<t>.jobs.allow`); absent or null: none.
+   */
+  jobGrants?(tenant: string): JobGrants | null;
 }
 
 export interface CommandResult {
@@ -45,6 +51,8 @@ interface CommandSpec {
   role: Role;
   /** allowed argument fields; null: checked by the command itself (specs) */
   fields: readonly string[] | null;
+  /** a check beyond the role, with the arguments (which job function) */
+  authorize?(tenant: string, args: Record<string, unknown>, principal: Principal): void;
   run(tenant: string, args: Record<string, unknown>, subject: string, expectedRevision: number | undefined): Promise<CommandResult>;
 }
 
@@ -172,6 +180,8 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     'jobs.create': {
       role: 'operate',
       fields: ['fun', 'args', 'tgt', 'tgtType', 'timeoutMs'],
+      // cmd.run and other functions that run commands need admin unless the tenant grants them
+      authorize: (tenant, args, principal) => requireJobFunction(principal, tenant, args.fun, deps.jobGrants?.(tenant) ?? null),
       run: async (tenant, args, subject, rev) => {
         noRevision('jobs.create', rev);
         const jobs = jobsOrUnavailable();
@@ -206,6 +216,7 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new InvalidArgumentError(`${name}: args must be an object`, { field: 'args' });
     principal.require(tenant, spec.role);
     if (spec.fields) rejectUnknown(args, spec.fields, name);
+    spec.authorize?.(tenant, args, principal);
     return spec.run(tenant, args, principal.subject, expectedRevision);
   };
   return { dispatch, names, roleOf: (name) => table[name]?.role ?? 'admin' };

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { InvalidArgumentError, NotFoundError, isWrongExpectedRevisionError, type Position } from '../../../store/index.js';
 import { diffWatcherSpecs, type ActorRuntime, type WatcherSpec } from '../../../actors/index.js';
+import type { JobGrants } from '../../../gateway/index.js';
 import { loadConfigFile, type CorralConfig, type TenantConfig } from '../../config/index.js';
 import { tenantConfigDigest } from './config-digest.js';
 
@@ -41,6 +42,20 @@ export class TenantConfigSource {
     } catch {
       return Object.keys(this.startupConfig.tenants);
     }
+  }
+
+  /**
+   * The tenant's `jobs.allow` as the file says now (a grant takes effect without a restart);
+   * the startup config's when the file cannot be read now.
+   */
+  jobGrants(tenant: string): JobGrants | null {
+    let config: CorralConfig;
+    try {
+      config = this.read();
+    } catch {
+      config = this.startupConfig;
+    }
+    return Object.hasOwn(config.tenants, tenant) ? (config.tenants[tenant]!.jobs?.allow ?? null) : null;
   }
 
   tenant(tenant: string): TenantConfig {
