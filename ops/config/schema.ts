@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { isValidName, NAME_PATTERN, isInvalidArgumentError } from '../../store/index.js';
-import { FUN_PATTERN, parseWatcherSpec, type WatcherSpec } from '../../actors/index.js';
+import { ACCOUNT_PATTERN, FUN_PATTERN, parseWatcherSpec, type WatcherSpec } from '../../actors/index.js';
 import {
   isRole,
   parseDuration,
@@ -37,6 +37,13 @@ export interface TenantConfig {
    * need `admin` (docs/security.md). Present only when configured.
    */
   jobs?: { allow: JobGrants };
+  /**
+   * The OS account the tenant's processes and job commands run as (a watcher's own
+   * `user`/`group` wins); without it a root minion uses `nobody` (docs/security.md).
+   * Present only when configured.
+   */
+  user?: string;
+  group?: string;
 }
 
 /** The validated configuration (DESIGN.md §13, §14), every default filled in. */
@@ -94,11 +101,19 @@ export function validateConfig(raw: unknown, baseDir: string): CorralConfig {
     const watchers: Record<string, WatcherSpec> = {};
     const section: TenantConfig = { watchers };
     if (value !== null && value !== undefined) {
-      const tenantInput = object(value, path, ['watchers', 'jobs']);
+      const tenantInput = object(value, path, ['watchers', 'jobs', 'user', 'group']);
       for (const [watcher, spec] of Object.entries(mapping(tenantInput.watchers, join(path, 'watchers')))) {
         const watcherPath = join(join(path, 'watchers'), watcher);
         if (!isValidName(watcher)) fail(watcherPath, `invalid watcher name: must match ${NAME_PATTERN.source}`);
         watchers[watcher] = parseWatcherSpec(spec, watcherPath);
+      }
+      for (const field of ['user', 'group'] as const) {
+        const account = tenantInput[field];
+        if (account === undefined || account === null) continue;
+        section[field] = string(typeof account === 'number' ? String(account) : account, join(path, field), {
+          pattern: ACCOUNT_PATTERN,
+          patternText: 'an account name or number',
+        });
       }
       if (tenantInput.jobs !== undefined && tenantInput.jobs !== null) section.jobs = { allow: validateJobGrants(tenantInput.jobs, join(path, 'jobs')) };
     }

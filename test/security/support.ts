@@ -54,3 +54,21 @@ export function waitMinion(server: ServerProcess, tenant: string): Promise<unkno
     { timeoutMs: 30_000, description: `a connected minion in ${tenant}` },
   );
 }
+
+/** The lines of a process's log so far (GET .../processes/{id}/logs). */
+export async function logLines(server: ServerProcess, tenant: string, processId: string): Promise<string[]> {
+  const response = await httpJson(`${server.url}/api/v1/tenants/${tenant}/processes/${processId}/logs?from=0&limit=1000`, { token: server.token });
+  if (response.status !== 200) return [];
+  return (response.body as { lines: { line: string }[] }).lines.map((l) => l.line);
+}
+
+/** Waits until a process's log has a line matching `pattern`; resolves with every line. */
+export function waitLogLine(server: ServerProcess, tenant: string, processId: string, pattern: RegExp): Promise<string[]> {
+  return waitFor(
+    async () => {
+      const lines = await logLines(server, tenant, processId);
+      return lines.some((line) => pattern.test(line)) ? lines : null;
+    },
+    { timeoutMs: 30_000, description: `a line ${pattern} in the log of ${tenant}:${processId}` },
+  );
+}

@@ -1,4 +1,5 @@
 import {
+  CorralError,
   InvalidArgumentError,
   NotFoundError,
   UnavailableError,
@@ -94,6 +95,31 @@ export function parseProcessId(id: unknown, field = 'process'): { watcher: strin
   return { watcher: assertName('watcher', match[1]), slot: assertSlot(Number(match[2])) };
 }
 
+/**
+ * A watcher's `user`/`group` choose an OS account on the minion (docs/security.md): that is
+ * the server operator's decision, not a tenant's, or an acme admin could run its processes
+ * as another tenant's account. Through the API only an admin of every tenant (`*`) may set
+ * them; the configuration file may too.
+ */
+function requireAccountRight(principal: Principal, tenant: string, specs: unknown[]): void {
+  if (principal.hasClusterRole('admin')) return;
+  for (const spec of specs) {
+    if (spec === null || typeof spec !== 'object') continue;
+    const field = (['user', 'group'] as const).find((name) => (spec as Record<string, unknown>)[name] !== undefined);
+    if (field) {
+      throw new CorralError(
+        'forbidden',
+        `${field}: choosing the OS account of a watcher needs admin on every tenant (*), which ${principal.subject} does not have; ` +
+          `set tenants.${tenant}.user or the watcher's user in the configuration file instead`,
+        { tenant, field, needed: 'admin', on: '*' },
+      );
+    }
+  }
+}
+
+/** The specs a watcher command carries: `{name, spec}` or `{name, ...spec}`. */
+const watcherSpecsOf = (args: Record<string, unknown>): unknown[] => [args, args.spec];
+
 export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispatcher; names: string[]; roleOf(name: string): Role } {
   const { runtime } = deps;
   const jobsOrUnavailable = (): JobService => {
@@ -134,6 +160,10 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     'tenants.reconfigure': {
       role: 'admin',
       fields: ['watchers'],
+      authorize: (tenant, args, principal) => {
+        const watchers = args.watchers;
+        if (watchers !== null && typeof watchers === 'object') requireAccountRight(principal, tenant, Object.values(watchers));
+      },
       run: async (tenant, args, subject, rev) => {
         noRevision('tenants.reconfigure', rev);
         // Without explicit watchers: what the configuration file says now (Zuul's tenant-reconfigure).
@@ -144,6 +174,7 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     'watchers.create': {
       role: 'admin',
       fields: null,
+      authorize: (tenant, args, principal) => requireAccountRight(principal, tenant, watcherSpecsOf(args)),
       run: async (tenant, args, subject, rev) => {
         const { name, spec } = splitWatcherArgs(args, 'watchers.create');
         return { positions: await runtime.createWatcher(tenant, name, spec, subject, rev), key: `${tenant}:${name}` };
@@ -152,6 +183,7 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     'watchers.update': {
       role: 'admin',
       fields: null,
+      authorize: (tenant, args, principal) => requireAccountRight(principal, tenant, watcherSpecsOf(args)),
       run: async (tenant, args, subject, rev) => {
         const { name, spec } = splitWatcherArgs(args, 'watchers.update');
         return positionsOf(await runtime.updateWatcher(tenant, name, spec, subject, rev));
