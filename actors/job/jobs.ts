@@ -8,7 +8,7 @@ import {
   type EventStore,
   type Position,
 } from '../../store/index.js';
-import type { MinionPort, MinionReport } from '../minion/port.js';
+import type { AccountRequest, MinionPort, MinionReport, TenantAccountLookup } from '../minion/port.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { silentLogger } from '../runtime/engine.js';
 import { JobActor, type JobActorDeps, type JobCommandResult, type JobLogger } from './actor.js';
@@ -33,6 +33,8 @@ export interface JobServiceOptions {
   maxConcurrentJobs?: number;
   /** finished jobs kept in memory to answer late returns and cancels without a read (default 10,000) */
   finishedJobsCached?: number;
+  /** the tenant's OS account, sent with every runJob for the functions that run commands (docs/security.md) */
+  tenantAccount?: TenantAccountLookup;
 }
 
 export interface CreatedJob {
@@ -97,6 +99,12 @@ export interface JobService {
   stop(): Promise<void>;
 }
 
+/** Only the defined fields: absent ones are the minion's default account. */
+function definedAccount(account: AccountRequest | null): AccountRequest {
+  if (!account) return {};
+  return { ...(account.user === undefined ? {} : { user: account.user }), ...(account.group === undefined ? {} : { group: account.group }) };
+}
+
 const READ_PAGE = 5000;
 const RESUME_PARALLELISM = 16;
 const ENDING_ACTIONS = new Set(['complete', 'timeout', 'cancel']);
@@ -109,6 +117,7 @@ export function createJobService({
   logger = silentLogger,
   maxConcurrentJobs = 10_000,
   finishedJobsCached = 10_000,
+  tenantAccount,
 }: JobServiceOptions): JobService {
   const active = new Map<string, JobActor>();
   // insertion-ordered: the first entry is the one finished longest ago
@@ -159,6 +168,7 @@ export function createJobService({
             // deadline only frees its resources once nobody waits, so it comes a little later
             // and a slow minion's self-stop can never race the recorded `timeout`.
             timeoutMs: created.timeoutMs + MINION_DEADLINE_GRACE_MS,
+            ...definedAccount(tenantAccount?.(context.tenant) ?? null),
           });
           // It matched a moment ago; if it is gone now it times out unless it comes back.
           if (!sent) logger.warn({ job: jobKey(context.tenant, context.jid), minion }, 'minion not connected at dispatch');

@@ -27,6 +27,12 @@ export interface SpawnCommand {
   ready: ReadinessSpec;
   stopSignal: string;
   stopWaitMs: number;
+  /**
+   * The OS account to run as (the watcher's `user`/`group`, else the tenant's); absent: the
+   * minion's default (never root: `nobody` when the minion is root; docs/security.md).
+   */
+  user?: string;
+  group?: string;
 }
 /** stop a run: send `signal`, wait `waitMs`, then SIGKILL (the minion escalates itself) */
 export interface StopCommand {
@@ -52,7 +58,18 @@ export interface RunJobCommand {
   fun: string;
   args: unknown[];
   timeoutMs: number;
+  /** the OS account for functions that run commands (the tenant's `user`/`group`), as in SpawnCommand */
+  user?: string;
+  group?: string;
 }
+/** An OS account as configured (names or numbers; the minion resolves them). */
+export interface AccountRequest {
+  user?: string;
+  group?: string;
+}
+/** The tenant's configured account (`tenants.<t>.user`/`group`); null: none configured. */
+export type TenantAccountLookup = (tenant: string) => AccountRequest | null;
+
 export interface CancelJobCommand {
   kind: 'cancelJob';
   tenant: string;

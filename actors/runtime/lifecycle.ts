@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
 import { UnavailableError, type EventStore, type Position } from '../../store/index.js';
-import type { MinionPort, MinionReport, MinionReportSink } from '../minion/port.js';
+import type { MinionPort, MinionReport, MinionReportSink, TenantAccountLookup } from '../minion/port.js';
 import type { WatcherSnapshotView } from '../watcher/decide.js';
 import { systemClock, type Clock } from './clock.js';
 import { ActorEngine, silentLogger, type ActorCell, type CommandContext, type Logger } from './engine.js';
@@ -33,6 +33,8 @@ export interface ActorRuntimeOptions {
   killGraceMs?: number;
   reloadSlotTimeoutMs?: number;
   newId?: () => string;
+  /** the tenant's OS account for its processes, sent with every spawn (docs/security.md) */
+  tenantAccount?: TenantAccountLookup;
 }
 
 export interface ActorRuntimeStatus {
@@ -86,6 +88,7 @@ export abstract class ActorRuntimeLifecycle {
       statsIntervalMs: options.statsIntervalMs ?? 60_000,
       killGraceMs: options.killGraceMs ?? 1_000,
       reloadSlotTimeoutMs: options.reloadSlotTimeoutMs ?? 120_000,
+      tenantAccount: options.tenantAccount ?? (() => null),
     });
     this.sink = new MinionSink(this.supervisor, {
       store: options.store,

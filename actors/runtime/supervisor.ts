@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
 import { processStream, tenantStream, watcherKey, processKey, watcherStream, type Position } from '../../store/index.js';
-import type { MinionPort } from '../minion/port.js';
+import type { AccountRequest, MinionPort, TenantAccountLookup } from '../minion/port.js';
 import { decideProcess, type ProcessCommand, type ProcessSnapshotView, type SlotWish } from '../process/decide.js';
 import { evolveProcess, initialProcessState } from '../process/evolve.js';
 import { processMachine, type SendSignalParams, type SendSpawnParams } from '../process/machine.js';
@@ -39,6 +39,7 @@ export interface SupervisorOptions {
   killGraceMs: number;
   /** how long a rolling reload waits for one slot's replacement to become ready */
   reloadSlotTimeoutMs: number;
+  tenantAccount: TenantAccountLookup;
 }
 
 const REPORTED_FACTS: ReadonlySet<ProcessCommand['kind']> = new Set(['spawned', 'spawnFailed', 'ready', 'exited', 'runMissing']);
@@ -49,6 +50,17 @@ const NO_SLOT_WISH: Omit<SlotWish, 'minion'> = {
   stopSignal: 'SIGTERM',
   stopWaitMs: 5000,
 };
+
+/**
+ * The account a watcher's processes run as: its own `user` (with its `group`, else that
+ * user's primary group), else the tenant's account, with the watcher's `group` if it names
+ * one. Only defined fields are sent.
+ */
+export function runAccount(spec: { user?: string; group?: string }, tenant: AccountRequest | null): AccountRequest {
+  const user = spec.user ?? tenant?.user;
+  const group = spec.group ?? (spec.user === undefined ? tenant?.group : undefined);
+  return { ...(user === undefined ? {} : { user }), ...(group === undefined ? {} : { group }) };
+}
 
 /**
  * The supervision layer over the engine: which cell is which actor, how a process slot
@@ -231,6 +243,7 @@ export class Supervisor {
       ready: spec.ready,
       stopSignal: spec.stopSignal,
       stopWaitMs: spec.stopWaitMs,
+      ...runAccount(spec, this.options.tenantAccount(cell.tenant)),
     });
     // not connected: the spawn is sent again when the minion connects (reconciliation)
     if (!sent) this.options.logger.info({ process: cell.key, minion: params.minion }, 'minion not connected; spawn deferred');

@@ -36,6 +36,12 @@ export interface WatcherSpec {
   logs: { maxLines: number };
   /** start processes when created (default true) */
   active: boolean;
+  /**
+   * The OS account the processes run as, instead of the tenant's (docs/security.md): a user
+   * name or uid, and a group (default: the user's primary group). Present only when set.
+   */
+  user?: string;
+  group?: string;
 }
 
 export interface WatcherCreated {

@@ -36,7 +36,21 @@ const DEFAULTS: WatcherSpec = {
 };
 export const WATCHER_SPEC_DEFAULTS: Readonly<WatcherSpec> = Object.freeze(DEFAULTS);
 
-const TOP_LEVEL_FIELDS = Object.keys(WATCHER_SPEC_DEFAULTS) as (keyof WatcherSpec)[];
+/** `user` and `group` have no default value: absent means the tenant's account. */
+const TOP_LEVEL_FIELDS = [...Object.keys(WATCHER_SPEC_DEFAULTS), 'user', 'group'] as (keyof WatcherSpec)[];
+/** A user or group: a POSIX account name or a number. */
+export const ACCOUNT_PATTERN = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}|\d{1,10})$/;
+
+/** `user`/`group`: a name or number; null removes it (a PATCH back to the tenant's account). */
+function accountField(value: unknown, path: string, base: string | undefined): string | undefined {
+  if (value === undefined) return base;
+  if (value === null) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return String(value);
+  if (typeof value !== 'string' || !ACCOUNT_PATTERN.test(value)) {
+    fail(path, `must be an account name or number (letters, digits, _ . -; got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
 /** slots are 0..9999 (store/keys.ts) */
 const MAX_PROCESSES = 10_000;
 const MAX_MS = 7 * 24 * 3_600_000;
@@ -221,6 +235,9 @@ export function parseWatcherSpec(input: unknown, path = '', base?: WatcherSpec):
     if (input.maxLines !== undefined) logs = { maxLines: integer(input.maxLines, `${at('logs')}.maxLines`, 1, 10_000_000) };
   }
 
+  const user = accountField(spec.user, at('user'), from.user);
+  const group = accountField(spec.group, at('group'), from.group);
+
   return {
     cmd,
     args,
@@ -234,6 +251,8 @@ export function parseWatcherSpec(input: unknown, path = '', base?: WatcherSpec):
     stopWaitMs: spec.stopWaitMs === undefined ? from.stopWaitMs : integer(spec.stopWaitMs, at('stopWaitMs'), 0, MAX_MS),
     logs,
     active,
+    ...(user === undefined ? {} : { user }),
+    ...(group === undefined ? {} : { group }),
   };
 }
 

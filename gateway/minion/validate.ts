@@ -231,6 +231,13 @@ export function readiness(value: unknown, path: string): ReadinessSpec {
   }
 }
 
+/** The optional `user`/`group` of a spawn or runJob (an account name or number). */
+function account(c: Record<string, unknown>, path: string): { user?: string; group?: string } {
+  const user = c.user === null ? undefined : optional(c.user, (u) => str(u, `${path}.user`, 64, 1));
+  const group = c.group === null ? undefined : optional(c.group, (g) => str(g, `${path}.group`, 64, 1));
+  return { ...(user === undefined ? {} : { user }), ...(group === undefined ? {} : { group }) };
+}
+
 export function command(value: unknown, path: string): MinionCommand {
   const c = obj(value, path);
   const tenant = name(c.tenant, `${path}.tenant`);
@@ -248,6 +255,7 @@ export function command(value: unknown, path: string): MinionCommand {
         ready: readiness(c.ready, `${path}.ready`),
         stopSignal: str(c.stopSignal, `${path}.stopSignal`, 32, 1),
         stopWaitMs: int(c.stopWaitMs, `${path}.stopWaitMs`),
+        ...account(c, path),
       };
     case 'stop':
       return { kind: 'stop', ...runRef(c, path), signal: str(c.signal, `${path}.signal`, 32, 1), waitMs: int(c.waitMs, `${path}.waitMs`) };
@@ -262,6 +270,7 @@ export function command(value: unknown, path: string): MinionCommand {
         // the server refuses more at job creation (actors/job/validate.ts)
         args: arr(c.args, `${path}.args`, MAX_JOB_ARGS),
         timeoutMs: int(c.timeoutMs, `${path}.timeoutMs`),
+        ...account(c, path),
       };
     case 'cancelJob':
       return { kind: 'cancelJob', tenant, jid: str(c.jid, `${path}.jid`, 64, 1) };

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { isValidName, NAME_PATTERN, isInvalidArgumentError } from '../../store/index.js';
-import { parseWatcherSpec, type WatcherSpec } from '../../actors/index.js';
+import { ACCOUNT_PATTERN, FUN_PATTERN, parseWatcherSpec, type WatcherSpec } from '../../actors/index.js';
 import {
   isRole,
   parseDuration,
@@ -10,6 +10,7 @@ import {
   type AuthorizationRule,
   type ClaimValue,
   type ExternalIssuerConfig,
+  type JobGrants,
   type Role,
 } from '../../gateway/index.js';
 import { boolean, describe, fail, integer, join, list, mapping, object, oneOf, string } from './fields.js';
@@ -30,6 +31,19 @@ export type AuthConfig =
 
 export interface TenantConfig {
   watchers: Record<string, WatcherSpec>;
+  /**
+   * `jobs.allow.operate`: job functions beyond the default ones (test.*, grains.items,
+   * proc.list) that the tenant's `operate` role may run, e.g. `[cmd.run]`; without it they
+   * need `admin` (docs/security.md). Present only when configured.
+   */
+  jobs?: { allow: JobGrants };
+  /**
+   * The OS account the tenant's processes and job commands run as (a watcher's own
+   * `user`/`group` wins); without it a root minion uses `nobody` (docs/security.md).
+   * Present only when configured.
+   */
+  user?: string;
+  group?: string;
 }
 
 /** The validated configuration (DESIGN.md §13, §14), every default filled in. */
@@ -85,15 +99,25 @@ export function validateConfig(raw: unknown, baseDir: string): CorralConfig {
     const path = join('tenants', tenant);
     if (!isValidName(tenant)) fail(path, `invalid tenant name: must match ${NAME_PATTERN.source}`);
     const watchers: Record<string, WatcherSpec> = {};
+    const section: TenantConfig = { watchers };
     if (value !== null && value !== undefined) {
-      const tenantInput = object(value, path, ['watchers']);
+      const tenantInput = object(value, path, ['watchers', 'jobs', 'user', 'group']);
       for (const [watcher, spec] of Object.entries(mapping(tenantInput.watchers, join(path, 'watchers')))) {
         const watcherPath = join(join(path, 'watchers'), watcher);
         if (!isValidName(watcher)) fail(watcherPath, `invalid watcher name: must match ${NAME_PATTERN.source}`);
         watchers[watcher] = parseWatcherSpec(spec, watcherPath);
       }
+      for (const field of ['user', 'group'] as const) {
+        const account = tenantInput[field];
+        if (account === undefined || account === null) continue;
+        section[field] = string(typeof account === 'number' ? String(account) : account, join(path, field), {
+          pattern: ACCOUNT_PATTERN,
+          patternText: 'an account name or number',
+        });
+      }
+      if (tenantInput.jobs !== undefined && tenantInput.jobs !== null) section.jobs = { allow: validateJobGrants(tenantInput.jobs, join(path, 'jobs')) };
     }
-    config.tenants[tenant] = { watchers };
+    config.tenants[tenant] = section;
   }
 
   if (root.minion !== undefined && root.minion !== null) {
@@ -109,6 +133,21 @@ export function validateConfig(raw: unknown, baseDir: string): CorralConfig {
     }
   }
   return config;
+}
+
+/** `jobs: { allow: { operate: [cmd.run] } }`: function names, exactly (no globs: a grant is spelled out). */
+function validateJobGrants(value: unknown, path: string): JobGrants {
+  const jobs = object(value, path, ['allow']);
+  const allowPath = join(path, 'allow');
+  const allow = object(jobs.allow ?? {}, allowPath, ['operate']);
+  const grants: JobGrants = {};
+  if (allow.operate !== undefined && allow.operate !== null) {
+    const operatePath = join(allowPath, 'operate');
+    grants.operate = list(allow.operate, operatePath).map((fun, i) =>
+      string(fun, `${operatePath}[${i}]`, { pattern: FUN_PATTERN, patternText: 'a job function name like cmd.run' }),
+    );
+  }
+  return grants;
 }
 
 function validateAuth(value: unknown): AuthConfig {

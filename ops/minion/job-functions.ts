@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { MAX_JOB_RETURN_WIRE_BYTES, type Grains } from '../../actors/index.js';
 import type { Supervisor } from './supervisor.js';
 import { defaultBaseEnv } from './supervisor.js';
+import { accountSpawnOptions, type RunAccount } from './accounts.js';
 
 export interface JobOutcome {
   return: unknown;
@@ -23,6 +24,8 @@ export interface JobContext {
   signal: AbortSignal;
   grains: () => Grains;
   supervisor: Supervisor | null;
+  /** the OS account commands run as (accounts.ts; null: the minion's own); throws if it cannot be used */
+  account: () => RunAccount | null;
 }
 export type JobFunction = (context: JobContext) => Promise<JobOutcome>;
 
@@ -171,17 +174,24 @@ interface CmdReturn {
 }
 
 /** Runs `/bin/sh -c <command>` in its own process group; the group is killed on timeout or cancel. */
-const cmdRun: JobFunction = ({ args, timeoutMs, signal }) => {
+const cmdRun: JobFunction = ({ args, timeoutMs, signal, account }) => {
   if (typeof args[0] !== 'string' || args[0].trim() === '') {
     throw new JobArgumentError(`cmd.run: argument 1 must be a non-empty command string, got ${JSON.stringify(args[0] ?? null)}`);
   }
   const command = args[0];
   const options = cmdRunOptions(args, timeoutMs);
   if (signal.aborted) return Promise.resolve(failure('cmd.run: cancelled before it started'));
+  let runAs: ReturnType<typeof accountSpawnOptions>;
+  try {
+    runAs = accountSpawnOptions(account(), options.cwd);
+  } catch (error) {
+    return Promise.resolve(failure(`cmd.run: ${(error as Error).message}`));
+  }
   return new Promise<JobOutcome>((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
-      cwd: options.cwd,
-      env: { ...defaultBaseEnv(), ...options.env },
+      cwd: runAs.cwd,
+      ...runAs.ids,
+      env: { ...defaultBaseEnv(), ...runAs.envDefaults, ...options.env },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

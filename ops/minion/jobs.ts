@@ -18,6 +18,7 @@ import {
 import { builtinJobFunctions, failure, JobArgumentError, type JobFunction, type JobOutcome } from './job-functions.js';
 import { silentLogger, type MinionLogger } from './logger.js';
 import type { Supervisor } from './supervisor.js';
+import { createAccountResolver, type AccountResolver } from './accounts.js';
 
 export interface JobRunnerOptions {
   minionId: string;
@@ -30,6 +31,8 @@ export interface JobRunnerOptions {
   /** how many finished jids to remember for duplicate detection */
   rememberFinished?: number;
   logger?: MinionLogger;
+  /** which OS account commands run as (accounts.ts; default: never root, `nobody` when the minion is root) */
+  accounts?: AccountResolver;
 }
 
 interface ActiveJob {
@@ -54,8 +57,10 @@ export class JobRunner {
   private runningCount = 0;
   private readonly finished = new Map<string, Extract<MinionReport, { kind: 'jobReturn' }>>();
   private readonly logger: MinionLogger;
+  private readonly accounts: AccountResolver;
 
   constructor(private readonly options: JobRunnerOptions) {
+    this.accounts = options.accounts ?? createAccountResolver();
     this.functions = { ...builtinJobFunctions, ...options.functions };
     this.maxConcurrent = Math.max(1, options.maxConcurrent ?? 8);
     this.logger = options.logger ?? silentLogger;
@@ -148,6 +153,7 @@ export class JobRunner {
             signal: job.controller.signal,
             grains: this.options.grains,
             supervisor: this.options.supervisor ?? null,
+            account: () => this.accounts({ user: command.user, group: command.group }),
           }),
         );
       }

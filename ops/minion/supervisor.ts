@@ -10,7 +10,8 @@
  * `stopWaitMs`. A slot therefore never leaves stray processes behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import type {
@@ -24,6 +25,7 @@ import { LineSplitter, OutputBatcher, type OutputLine } from './output.js';
 import { processGroupAlive, processGroupHasLiveMembers, readCpuTimes, readPeakRssBytes, readRssBytes } from './procfs.js';
 import { startReadinessProbe } from './readiness.js';
 import { silentLogger, type MinionLogger } from './logger.js';
+import { accountSpawnOptions, createAccountResolver, type AccountResolver, type RunAccount } from './accounts.js';
 
 export interface SupervisorOptions {
   /** where reports go (the agent's outbox; a test's array) */
@@ -41,6 +43,11 @@ export interface SupervisorOptions {
   maxLineBytes?: number;
   /** the environment every process starts from (default: PATH, HOME, LANG... of the minion) */
   baseEnv?: Record<string, string>;
+  /**
+   * Which OS account a run gets (accounts.ts): by default never root, `nobody` when the
+   * minion is root and the command names no account, the minion's own user otherwise.
+   */
+  accounts?: AccountResolver;
   logger?: MinionLogger;
 }
 
@@ -88,6 +95,16 @@ export function defaultBaseEnv(): Record<string, string> {
   return env;
 }
 
+/**
+ * Whether `cmd` exists (a path, or a name in one of PATH's directories), looked up as the
+ * minion: under another account, execvp reports a missing command as EACCES when a PATH
+ * directory is closed to that account.
+ */
+function commandExists(cmd: string, path: string): boolean {
+  if (cmd.includes('/')) return existsSync(cmd);
+  return path.split(':').some((dir) => dir !== '' && existsSync(join(dir, cmd)));
+}
+
 export const isSignalName = (name: string): boolean =>
   Object.prototype.hasOwnProperty.call(osConstants.signals, name);
 
@@ -97,11 +114,13 @@ export class Supervisor {
   private readonly statsTimer: NodeJS.Timeout | null;
   private readonly logger: MinionLogger;
   private readonly baseEnv: Record<string, string>;
+  private readonly accounts: AccountResolver;
   private readonly cpuByRun = new Map<string, { cpu: number; rss: number }>();
 
   constructor(private readonly options: SupervisorOptions) {
     this.logger = options.logger ?? silentLogger;
     this.baseEnv = options.baseEnv ?? defaultBaseEnv();
+    this.accounts = options.accounts ?? createAccountResolver();
     const interval = options.statsIntervalMs ?? 1000;
     this.statsTimer = interval > 0 ? setInterval(() => this.sampleStats(), interval) : null;
     this.statsTimer?.unref();
@@ -125,9 +144,17 @@ export class Supervisor {
       } catch {}
       if (!isDirectory) return failed(`cannot spawn ${command.cmd}: working directory ${command.cwd} does not exist or is not a directory`);
     }
+    let account: RunAccount | null;
+    try {
+      account = this.accounts({ user: command.user, group: command.group });
+    } catch (error) {
+      return failed(`cannot spawn ${command.cmd}: ${(error as Error).message}`);
+    }
+    const runAs = accountSpawnOptions(account, command.cwd);
     const notify = command.ready.kind === 'notify';
     const env: Record<string, string> = {
       ...this.baseEnv,
+      ...runAs.envDefaults,
       ...command.env,
       CORRAL_TENANT: tenant,
       CORRAL_PROCESS_KEY: processKey,
@@ -138,7 +165,8 @@ export class Supervisor {
     try {
       child = spawn(command.cmd, command.args, {
         env,
-        cwd: command.cwd ?? undefined,
+        cwd: runAs.cwd,
+        ...runAs.ids,
         detached: true,
         stdio: notify ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
       });
@@ -148,10 +176,12 @@ export class Supervisor {
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return this.logger.warn({ err: error, runId }, 'child process error');
       const reason =
-        error.code === 'ENOENT'
+        error.code === 'ENOENT' || (error.code === 'EACCES' && !commandExists(command.cmd, env.PATH ?? ''))
           ? `command not found: ${command.cmd} (PATH=${env.PATH ?? ''})`
           : error.code === 'EACCES'
-            ? `permission denied: ${command.cmd} is not executable`
+            ? account
+              ? `permission denied: user ${account.user} (uid ${account.uid}) may not run ${command.cmd} in ${runAs.cwd}`
+              : `permission denied: ${command.cmd} is not executable`
             : error.message;
       failed(`cannot spawn ${command.cmd}: ${reason}`);
     });

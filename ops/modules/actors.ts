@@ -114,6 +114,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
     lease,
     ...(services.writeModel ? { writeModel: services.writeModel } : {}),
     ...(services.downcast ? { downcast: services.downcast } : {}),
+    tenantAccount: (tenant) => configSource.account(tenant),
     jobs: {
       handleReturn: (minion, report) => {
         // Unavailable makes the hub close the socket unacknowledged: the minion resends the return.
@@ -126,7 +127,13 @@ async function startActors(context: NodeContext, services: NodeServices, options
   // The job service lives exactly while this node leads (a stopped service cannot restart).
   const leadership: Subscription = lease.leader$.pipe(distinctUntilChanged()).subscribe((leading) => {
     if (leading) {
-      jobs = createJobService({ store, minions: hub.port, node: componentKey, logger: log.child({ part: 'jobs' }) });
+      jobs = createJobService({
+        store,
+        minions: hub.port,
+        node: componentKey,
+        logger: log.child({ part: 'jobs' }),
+        tenantAccount: (tenant) => configSource.account(tenant),
+      });
       const service = jobs;
       void service.resume().catch((error: unknown) => log.error({ err: error }, 'could not resume unfinished jobs'));
     } else if (jobs) {
@@ -141,6 +148,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
     runtime,
     jobs: () => jobs,
     applyTenantConfigFile: async (tenant, principal) => (await applyTenantConfig(runtime, tenant, configSource.tenant(tenant), principal)).positions,
+    jobGrants: (tenant) => configSource.jobGrants(tenant),
   });
   const local: CommandDispatcher = async (name, tenant, args, principal, expectedRevision) => {
     const label = table.names.includes(name) ? name : 'unknown';

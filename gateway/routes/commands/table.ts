@@ -1,4 +1,5 @@
 import {
+  CorralError,
   InvalidArgumentError,
   NotFoundError,
   UnavailableError,
@@ -8,6 +9,7 @@ import {
 } from '../../../store/index.js';
 import type { ActorRuntime, JobService, TargetType } from '../../../actors/index.js';
 import type { Principal, Role } from '../../auth/index.js';
+import { requireJobFunction, type JobGrants } from './job-grants.js';
 
 /**
  * The one table of write commands (DESIGN.md §6, §8.1 `cmd`): the HTTP write routes and the
@@ -25,6 +27,11 @@ export interface CommandDeps {
    * like `corral ctl tenant-reconfigure`, recording its digest; resolves with what it appended.
    */
   applyTenantConfigFile(tenant: string, principal: string): Promise<Position[]>;
+  /**
+   * The job functions the tenant's configuration grants beyond the default (job-grants.ts;
+   * `tenants.<t>.jobs.allow`); absent or null: none.
+   */
+  jobGrants?(tenant: string): JobGrants | null;
 }
 
 export interface CommandResult {
@@ -45,6 +52,8 @@ interface CommandSpec {
   role: Role;
   /** allowed argument fields; null: checked by the command itself (specs) */
   fields: readonly string[] | null;
+  /** a check beyond the role, with the arguments (which job function) */
+  authorize?(tenant: string, args: Record<string, unknown>, principal: Principal): void;
   run(tenant: string, args: Record<string, unknown>, subject: string, expectedRevision: number | undefined): Promise<CommandResult>;
 }
 
@@ -86,6 +95,31 @@ export function parseProcessId(id: unknown, field = 'process'): { watcher: strin
   return { watcher: assertName('watcher', match[1]), slot: assertSlot(Number(match[2])) };
 }
 
+/**
+ * A watcher's `user`/`group` choose an OS account on the minion (docs/security.md): that is
+ * the server operator's decision, not a tenant's, or an acme admin could run its processes
+ * as another tenant's account. Through the API only an admin of every tenant (`*`) may set
+ * them; the configuration file may too.
+ */
+function requireAccountRight(principal: Principal, tenant: string, specs: unknown[]): void {
+  if (principal.hasClusterRole('admin')) return;
+  for (const spec of specs) {
+    if (spec === null || typeof spec !== 'object') continue;
+    const field = (['user', 'group'] as const).find((name) => (spec as Record<string, unknown>)[name] !== undefined);
+    if (field) {
+      throw new CorralError(
+        'forbidden',
+        `${field}: choosing the OS account of a watcher needs admin on every tenant (*), which ${principal.subject} does not have; ` +
+          `set tenants.${tenant}.user or the watcher's user in the configuration file instead`,
+        { tenant, field, needed: 'admin', on: '*' },
+      );
+    }
+  }
+}
+
+/** The specs a watcher command carries: `{name, spec}` or `{name, ...spec}`. */
+const watcherSpecsOf = (args: Record<string, unknown>): unknown[] => [args, args.spec];
+
 export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispatcher; names: string[]; roleOf(name: string): Role } {
   const { runtime } = deps;
   const jobsOrUnavailable = (): JobService => {
@@ -126,6 +160,10 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     'tenants.reconfigure': {
       role: 'admin',
       fields: ['watchers'],
+      authorize: (tenant, args, principal) => {
+        const watchers = args.watchers;
+        if (watchers !== null && typeof watchers === 'object') requireAccountRight(principal, tenant, Object.values(watchers));
+      },
       run: async (tenant, args, subject, rev) => {
         noRevision('tenants.reconfigure', rev);
         // Without explicit watchers: what the configuration file says now (Zuul's tenant-reconfigure).
@@ -136,6 +174,7 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     'watchers.create': {
       role: 'admin',
       fields: null,
+      authorize: (tenant, args, principal) => requireAccountRight(principal, tenant, watcherSpecsOf(args)),
       run: async (tenant, args, subject, rev) => {
         const { name, spec } = splitWatcherArgs(args, 'watchers.create');
         return { positions: await runtime.createWatcher(tenant, name, spec, subject, rev), key: `${tenant}:${name}` };
@@ -144,6 +183,7 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     'watchers.update': {
       role: 'admin',
       fields: null,
+      authorize: (tenant, args, principal) => requireAccountRight(principal, tenant, watcherSpecsOf(args)),
       run: async (tenant, args, subject, rev) => {
         const { name, spec } = splitWatcherArgs(args, 'watchers.update');
         return positionsOf(await runtime.updateWatcher(tenant, name, spec, subject, rev));
@@ -172,6 +212,8 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     'jobs.create': {
       role: 'operate',
       fields: ['fun', 'args', 'tgt', 'tgtType', 'timeoutMs'],
+      // cmd.run and other functions that run commands need admin unless the tenant grants them
+      authorize: (tenant, args, principal) => requireJobFunction(principal, tenant, args.fun, deps.jobGrants?.(tenant) ?? null),
       run: async (tenant, args, subject, rev) => {
         noRevision('jobs.create', rev);
         const jobs = jobsOrUnavailable();
@@ -206,6 +248,7 @@ export function createCommandTable(deps: CommandDeps): { dispatch: CommandDispat
     if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new InvalidArgumentError(`${name}: args must be an object`, { field: 'args' });
     principal.require(tenant, spec.role);
     if (spec.fields) rejectUnknown(args, spec.fields, name);
+    spec.authorize?.(tenant, args, principal);
     return spec.run(tenant, args, principal.subject, expectedRevision);
   };
   return { dispatch, names, roleOf: (name) => table[name]?.role ?? 'admin' };

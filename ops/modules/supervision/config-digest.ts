@@ -9,7 +9,9 @@ import type { TenantConfig } from '../../config/index.js';
  * section reads) is a change.
  */
 export function tenantConfigDigest(config: TenantConfig): string {
-  return createHash('sha256').update(JSON.stringify(sortedKeys(config))).digest('hex');
+  // Only what an apply changes: the watchers. Grants and accounts (docs/security.md) are read
+  // from the file when used, so changing them must not re-apply the watchers at the next start.
+  return createHash('sha256').update(JSON.stringify(sortedKeys({ watchers: config.watchers }))).digest('hex');
 }
 
 function sortedKeys(value: unknown): unknown {

@@ -1,7 +1,9 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { InvalidArgumentError, NotFoundError, isWrongExpectedRevisionError, type Position } from '../../../store/index.js';
-import { diffWatcherSpecs, type ActorRuntime, type WatcherSpec } from '../../../actors/index.js';
+import { diffWatcherSpecs, type AccountRequest, type ActorRuntime, type WatcherSpec } from '../../../actors/index.js';
+import type { JobGrants } from '../../../gateway/index.js';
 import { loadConfigFile, type CorralConfig, type TenantConfig } from '../../config/index.js';
 import { tenantConfigDigest } from './config-digest.js';
 
@@ -29,9 +31,27 @@ export class TenantConfigSource {
     private readonly startupConfig: CorralConfig,
   ) {}
 
+  private cached: { stamp: string; config: CorralConfig } | null = null;
+
   /** Re-reads the file (validated; errors name the field) or, without a file, the config the node started with. */
   read(): CorralConfig {
     return this.path ? loadConfigFile(this.path) : this.startupConfig;
+  }
+
+  /**
+   * The file as it is now for lookups made at every spawn and job (accounts, grants): parsed
+   * again only when its size or mtime changed; the startup config when it cannot be read.
+   */
+  private current(): CorralConfig {
+    if (!this.path) return this.startupConfig;
+    try {
+      const stat = statSync(this.path);
+      const stamp = `${stat.size}:${stat.mtimeMs}`;
+      if (this.cached?.stamp !== stamp) this.cached = { stamp, config: loadConfigFile(this.path) };
+      return this.cached.config;
+    } catch {
+      return this.startupConfig;
+    }
   }
 
   /** The file's tenants; the startup config's when the file cannot be read now (a minion must not be refused for that). */
@@ -41,6 +61,23 @@ export class TenantConfigSource {
     } catch {
       return Object.keys(this.startupConfig.tenants);
     }
+  }
+
+  /**
+   * The tenant's `jobs.allow` as the file says now (a grant takes effect without a restart);
+   * the startup config's when the file cannot be read now.
+   */
+  jobGrants(tenant: string): JobGrants | null {
+    const config = this.current();
+    return Object.hasOwn(config.tenants, tenant) ? (config.tenants[tenant]!.jobs?.allow ?? null) : null;
+  }
+
+  /** The tenant's `user`/`group` as the file says now (used at every spawn and job dispatch). */
+  account(tenant: string): AccountRequest | null {
+    const config = this.current();
+    const section = Object.hasOwn(config.tenants, tenant) ? config.tenants[tenant]! : null;
+    if (!section || (section.user === undefined && section.group === undefined)) return null;
+    return { ...(section.user === undefined ? {} : { user: section.user }), ...(section.group === undefined ? {} : { group: section.group }) };
   }
 
   tenant(tenant: string): TenantConfig {
