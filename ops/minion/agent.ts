@@ -43,6 +43,7 @@ import { collectGrains } from './grains.js';
 import { JobRunner } from './jobs.js';
 import { silentLogger, type MinionLogger } from './logger.js';
 import { ReportOutbox, type OutboxOptions } from './outbox.js';
+import { stopOrphans } from './orphans.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
 export interface MinionAgentOptions {
@@ -156,6 +157,7 @@ export class MinionAgent {
       report: this.outbox.push,
       outputBlocked: this.outbox.blocked,
       logger: this.logger,
+      minionId: this.id,
     });
     const grains = collectGrains(options.grains);
     this.jobs = new JobRunner({
@@ -178,7 +180,16 @@ export class MinionAgent {
 
   start(): this {
     if (this.currentState === 'stopped') throw new Error('minion agent already stopped');
-    this.connect();
+    // First the runs a dead predecessor of this id left behind (orphans.ts), so the hello
+    // lists exactly what runs and the server replaces each missing run once.
+    void stopOrphans(this.id, { self: process.pid })
+      .then(
+        (pids) => {
+          if (pids.length > 0) this.logger.warn({ pids }, `stopped ${pids.length} process(es) a previous minion ${this.id} left running`);
+        },
+        (error: unknown) => this.logger.warn({ err: error }, 'could not look for processes a previous minion left running'),
+      )
+      .then(() => this.connect());
     const heartbeatMs = this.options.heartbeatMs ?? 10_000;
     this.heartbeatTimer = setInterval(() => this.heartbeat(heartbeatMs), heartbeatMs);
     this.heartbeatTimer.unref();

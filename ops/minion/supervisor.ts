@@ -26,6 +26,7 @@ import { processGroupAlive, processGroupHasLiveMembers, readCpuTimes, readPeakRs
 import { startReadinessProbe } from './readiness.js';
 import { silentLogger, type MinionLogger } from './logger.js';
 import { accountSpawnOptions, createAccountResolver, type AccountResolver, type RunAccount } from './accounts.js';
+import { MINION_ENV } from './orphans.js';
 
 export interface SupervisorOptions {
   /** where reports go (the agent's outbox; a test's array) */
@@ -49,6 +50,8 @@ export interface SupervisorOptions {
    */
   accounts?: AccountResolver;
   logger?: MinionLogger;
+  /** set as `CORRAL_MINION` in every run's environment: how a successor finds orphans (orphans.ts) */
+  minionId?: string;
 }
 
 type Usage = { cpuUserMs: number; cpuSystemMs: number; maxRssBytes: number };
@@ -159,6 +162,7 @@ export class Supervisor {
       CORRAL_TENANT: tenant,
       CORRAL_PROCESS_KEY: processKey,
       CORRAL_RUN_ID: runId,
+      ...(this.options.minionId === undefined ? {} : { [MINION_ENV]: this.options.minionId }),
     };
     if (notify) env.CORRAL_NOTIFY_FD = '3';
     let child: ChildProcess;

@@ -195,6 +195,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
   return {
     async listening() {
       localMinion?.ensureRunning();
+      localMinion?.supervise(() => lease.isLeader);
       const started = lead();
       started.catch((error: unknown) => log.error({ err: error }, 'the actor runtime failed to start'));
       const waitMs = options.leadWaitMs ?? 2000;
@@ -227,6 +228,7 @@ async function startActors(context: NodeContext, services: NodeServices, options
     },
     async stop(info: StopInfo) {
       await control?.close();
+      localMinion?.stopSupervising();
       const keepMinion = info.keepMinion || keepMinionRequested;
       // The minion first, while the runtime still records what it reports (the exits). It is
       // shared by every server of the data directory: only the last one to stop takes it along.

@@ -6,6 +6,10 @@ import type { Logger } from 'pino';
 import { writeFileAtomicSync } from '../../../store/index.js';
 
 export const MINION_PID_FILE = 'minion.pid';
+const WATCHDOG_MS = 500;
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 30_000;
+const RESTART_RESET_MS = 60_000;
 export const MINION_LOG_FILE = 'minion.log';
 
 export interface LocalMinionRecord {
@@ -73,6 +77,10 @@ export function readMinionRecord(dataDir: string): LocalMinionRecord | null {
 export class LocalMinion {
   private record: LocalMinionRecord | null = null;
   private adopted = false;
+  private watchdog: NodeJS.Timeout | null = null;
+  private restartDelayMs = RESTART_MIN_MS;
+  private nextRestartAt = 0;
+  private upSince = 0;
 
   constructor(private readonly options: LocalMinionOptions) {}
 
@@ -127,10 +135,49 @@ export class LocalMinion {
   }
 
   /**
+   * Restarts the local minion when it died (kill -9, OOM), while `active()` (this server leads:
+   * one server restarts it, the others adopt the new one). Checked every half second; the
+   * delay between restarts doubles from 0.5 s to 30 s and is reset once a minion stayed up
+   * a minute (ops/modules/supervision/README.md). The new minion stops the processes the
+   * dead one left running before it connects (ops/minion/orphans.ts).
+   */
+  supervise(active: () => boolean): void {
+    if (this.watchdog !== null) return;
+    this.upSince = Date.now();
+    this.watchdog = setInterval(() => {
+      if (!active()) return;
+      const record = this.record;
+      const now = Date.now();
+      if (record !== null && isOurMinion(record)) {
+        if (now - this.upSince > RESTART_RESET_MS) this.restartDelayMs = RESTART_MIN_MS;
+        return;
+      }
+      if (now < this.nextRestartAt) return;
+      this.nextRestartAt = now + this.restartDelayMs;
+      this.restartDelayMs = Math.min(RESTART_MAX_MS, this.restartDelayMs * 2);
+      this.options.log.warn({ pid: record?.pid ?? null }, 'the local minion is gone: starting a new one');
+      try {
+        this.ensureRunning();
+        this.upSince = now;
+      } catch (error) {
+        this.options.log.error({ err: error }, 'could not start the local minion; trying again');
+      }
+    }, WATCHDOG_MS);
+    this.watchdog.unref();
+  }
+
+  /** Stops restarting it (before a stop, or when the minion is to be kept as it is). */
+  stopSupervising(): void {
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  /**
    * SIGTERM: the minion stops its managed processes (stop signal, then SIGKILL after their
    * stopWaitMs), reports their exits and exits. Resolves once it is gone (SIGKILL after `timeoutMs`).
    */
   async stop(timeoutMs = 20_000): Promise<void> {
+    this.stopSupervising();
     const record = this.record;
     if (!record) return;
     const { log, dataDir } = this.options;

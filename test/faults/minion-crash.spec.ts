@@ -1,0 +1,90 @@
+// Issue 14 item 4 (ops/modules/supervision/README.md, ops/minion/README.md "When a minion
+// dies"): the server supervises its local minion. After `kill -9` of the minion a new one runs
+// within a couple of seconds, the processes the dead one left behind are stopped and each slot
+// is started once again, so exactly `numprocesses` OS processes run; a process that dies
+// afterwards is replaced; and a server restart after both were killed adds no duplicates.
+// Before, nothing restarted the minion, its processes were orphaned and never replaced, and
+// the next start ran 5 OS processes for 3 slots.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pidAlive, removeTempDirs, waitFor } from '../support/index.js';
+import { cleanupCorral, freePort, startCorral, waitRunning } from '../ops-e2e/support.js';
+
+afterAll(async () => {
+  await cleanupCorral();
+  removeTempDirs();
+}, 120_000);
+
+const MARK = '4601.5';
+const config = { tenants: { acme: { watchers: { web: { cmd: 'sleep', args: [MARK], numprocesses: 3 } } } } };
+const minionPid = (dataDir: string): number | null => {
+  try {
+    return (JSON.parse(readFileSync(join(dataDir, 'minion.pid'), 'utf8')) as { pid: number }).pid;
+  } catch {
+    return null;
+  }
+};
+/** OS processes running this test's command. */
+const osProcesses = (): number[] =>
+  readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `sleep\0${MARK}\0`;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+
+describe('the local minion under kill -9', () => {
+  it('is restarted, its orphans are replaced once, and exactly numprocesses run', async () => {
+    const port = await freePort();
+    let server = await startCorral({ args: ['--port', String(port)], config });
+    const { url, token, dataDir } = server;
+    const before = (await waitRunning(url, token, 'acme', 'web', 3)).map((p) => p.pid!);
+    const first = minionPid(dataDir)!;
+
+    const killedAt = Date.now();
+    process.kill(first, 'SIGKILL');
+    const second = await waitFor(() => {
+      const pid = minionPid(dataDir);
+      return pid !== null && pid !== first && pidAlive(pid) ? pid : null;
+    }, { timeoutMs: 10_000, description: 'a new local minion' });
+    const restartedMs = Date.now() - killedAt;
+    const after = await waitFor(
+      async () => {
+        const running = await waitRunning(url, token, 'acme', 'web', 3, 5_000).catch(() => null);
+        return running && running.every((p) => !before.includes(p.pid!) && pidAlive(p.pid)) ? running : null;
+      },
+      { timeoutMs: 30_000, description: 'three new processes under the new minion' },
+    );
+    for (const pid of before) expect(pidAlive(pid), `the orphan ${pid} was stopped`).toBe(false);
+    expect(osProcesses().sort()).toEqual(after.map((p) => p.pid).sort());
+    console.log(`local minion restarted ${restartedMs} ms after kill -9 (pid ${first} -> ${second})`);
+
+    // a process that dies now is replaced
+    process.kill(after[0]!.pid!, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const running = await waitRunning(url, token, 'acme', 'web', 3, 5_000).catch(() => null);
+        return running?.every((p) => p.pid !== after[0]!.pid) ? running : null;
+      },
+      { timeoutMs: 30_000, description: 'the killed process to be replaced' },
+    );
+    expect(osProcesses()).toHaveLength(3);
+
+    // server and minion both killed: the next start adds no duplicates
+    await server.kill();
+    process.kill(minionPid(dataDir)!, 'SIGKILL');
+    server = await startCorral({ args: ['--port', String(port)], dataDir, config });
+    await waitFor(
+      async () => {
+        const running = await waitRunning(url, token, 'acme', 'web', 3, 5_000).catch(() => null);
+        return running && running.every((p) => pidAlive(p.pid)) && osProcesses().length === 3 ? running : null;
+      },
+      { timeoutMs: 30_000, description: 'exactly three processes after the restart' },
+    );
+  }, 180_000);
+});
