@@ -25,6 +25,31 @@ export class ActorRuntime extends ActorRuntimeLifecycle {
     return { principal, correlationId: id, causationId: id };
   }
 
+  /**
+   * Before a graceful stop takes the local minion along: every slot running on it is stopped as
+   * by a stop command (`kill` with `stop`, then `exit`: state `stopped`) while its watcher keeps
+   * wanting it, so nothing backs off or restarts during the shutdown, no retry is counted, and
+   * the next start runs each slot again (ops/modules/supervision/README.md, "Stop order").
+   * Resolves once every such slot rests, or after `timeoutMs`.
+   */
+  async stopLocalProcesses(timeoutMs: number): Promise<void> {
+    if (this.status().state !== 'running') return;
+    this.supervisor.localMinionStopping = true;
+    const local = this.supervisor.resolveMinion('local');
+    const context = this.commandContext('system');
+    const resting = (value: unknown): boolean => value === 'stopped' || value === 'exited' || value === 'fatal';
+    const cells = [...this.engine.cells.values()].filter((cell) => {
+      if (cell.kind !== 'process' || resting(cell.snapshot.value)) return false;
+      return (cell.snapshot.context as { run: { minion: string } | null }).run?.minion === local;
+    });
+    await Promise.all(
+      cells.map(async (cell) => {
+        await settleFollowUps(await this.supervisor.runProcess(cell, { kind: 'stop', reason: 'server stopping' }, context));
+        await this.engine.waitFor(cell, (state) => resting(state.value), timeoutMs);
+      }),
+    );
+  }
+
   // --- reads ---------------------------------------------------------------------------------
 
   /** The watcher's current spec, or null if it does not exist. */

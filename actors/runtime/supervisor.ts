@@ -77,6 +77,11 @@ export class Supervisor {
   private readonly reloading = new Map<string, string>();
   /** false once stopping: timers and background reloads stop acting */
   active = false;
+  /**
+   * Set while a graceful stop takes the local minion along: its slots are not wanted for the
+   * rest of this node's life, so an exit restarts nothing (runtime.stopLocalProcesses).
+   */
+  localMinionStopping = false;
 
   constructor(
     readonly engine: ActorEngine,
@@ -156,9 +161,10 @@ export class Supervisor {
     const spec = watcher.context.spec;
     const slot = (cell.snapshot.context as { slot: number }).slot;
     if (!spec) return { ...NO_SLOT_WISH, minion: this.options.localMinion };
+    const minion = this.resolveMinion(spec.minion);
     return {
-      wanted: watcher.value === 'active' && slot < spec.numprocesses,
-      minion: this.resolveMinion(spec.minion),
+      wanted: watcher.value === 'active' && slot < spec.numprocesses && !(this.localMinionStopping && minion === this.options.localMinion),
+      minion,
       restart: spec.restart,
       stopSignal: spec.stopSignal,
       stopWaitMs: spec.stopWaitMs,

@@ -236,6 +236,8 @@ async function startActors(context: NodeContext, services: NodeServices, options
       if (remaining.length > 0) {
         log.info({ servers: remaining.map((record) => record.pid) }, 'another server of this data directory still runs: leaving the local minion and its processes to it');
       } else if (localMinion && !keepMinion) {
+        // recorded as stops (not crashes) while the runtime still leads, then the minion goes
+        await runtime.stopLocalProcesses(20_000).catch((error: unknown) => log.warn({ err: error }, 'could not record the stop of the local processes'));
         await localMinion.stop();
       }
       leadership.unsubscribe();
