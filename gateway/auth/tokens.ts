@@ -13,6 +13,8 @@ export const MINION_CLAIM = 'corral.minion';
 export const LOCAL_ISSUER = 'corral';
 export const LOCAL_AUDIENCE = 'corral';
 const LOCAL_ALGORITHM = 'HS256';
+/** A token without `exp` would be valid forever: refused, ours and an external issuer's alike (README "Authentication"). */
+const REQUIRED_CLAIMS = ['exp'];
 const VERIFIED_CACHE_SIZE = 10_000;
 const VERIFIED_CACHE_MS = 5 * 60_000;
 
@@ -150,12 +152,13 @@ export class TokenService {
     let source: 'token' | 'external';
     try {
       if (alg === LOCAL_ALGORITHM) {
-        ({ payload } = await jwtVerify(token, this.secret, { algorithms: [LOCAL_ALGORITHM], issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE }));
+        ({ payload } = await jwtVerify(token, this.secret, { algorithms: [LOCAL_ALGORITHM], issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, requiredClaims: REQUIRED_CLAIMS }));
         source = 'token';
       } else if (this.external) {
         const { config, key } = this.external;
         const verifyOptions = {
           algorithms: config.algorithms ?? ['RS256', 'ES256', 'EdDSA', 'PS256'],
+          requiredClaims: REQUIRED_CLAIMS,
           ...(config.issuer ? { issuer: config.issuer } : {}),
           ...(config.audience ? { audience: config.audience } : {}),
         };
@@ -197,6 +200,9 @@ function translateJoseError(error: unknown): CorralError {
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {
     return unauthenticated('token signature is invalid: it was not signed with this server\'s key', error);
+  }
+  if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing') {
+    return unauthenticated('token has no expiry (claim "exp"): tokens must expire; mint one with `corral token --ttl`, or have the issuer set exp', error);
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     return unauthenticated(`token claim "${error.claim}" is invalid: ${error.reason}`, error);
