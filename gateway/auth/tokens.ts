@@ -3,7 +3,7 @@ import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, 
 import { CorralError, InvalidArgumentError, isValidName } from '../../store/index.js';
 import { Principal } from './principal.js';
 import { isRole, mergeTenantRoles, type TenantRoles } from './roles.js';
-import { grantsFromRules, claimAt, type AuthorizationRule } from './rules.js';
+import { grantsFromRules, type AuthorizationRule } from './rules.js';
 
 /** The claim that carries a principal's roles (DESIGN.md §7). */
 export const TENANTS_CLAIM = 'corral.tenants';
@@ -177,7 +177,9 @@ export class TokenService {
   private principalFromClaims(payload: JWTPayload, source: 'token' | 'external'): Principal {
     let own: TenantRoles;
     try {
-      own = parseTenantRoles(claimAt(payload as Record<string, unknown>, TENANTS_CLAIM));
+      // the flat claim only (README "Authentication"): a nested {corral: {tenants}} object is
+      // another claim, which an issuer might let a user set (rules may match it explicitly)
+      own = parseTenantRoles((payload as Record<string, unknown>)[TENANTS_CLAIM]);
     } catch (error) {
       throw unauthenticated(`token claim ${(error as Error).message}`);
     }

@@ -70,3 +70,20 @@ describe('every token expires', () => {
     expect((await info(token)).status).toBe(200);
   });
 });
+
+describe('the roles claim is read only as documented: the flat claim "corral.tenants"', () => {
+  it('a nested {corral: {tenants}} object grants nothing, from this server or an external issuer', async () => {
+    const nested = { corral: { tenants: { acme: 'admin' } } };
+    for (const token of [await local(nested, inAnHour()), await external(nested, inAnHour())]) {
+      const answer = await info(token);
+      expect(answer.status).toBe(403);
+      expect(answer.body.error.message).toMatch(/has no role on tenant acme|acme/);
+    }
+  });
+
+  it('next to a flat claim, the nested one adds nothing', async () => {
+    const token = await local({ 'corral.tenants': { acme: 'read' }, corral: { tenants: { other: 'admin' } } }, inAnHour());
+    expect((await info(token, 'acme')).status).toBe(200);
+    expect((await info(token, 'other')).status).toBe(403);
+  });
+});
