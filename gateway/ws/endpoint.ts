@@ -167,7 +167,8 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
         });
         return;
       }
-      const offered = request.offeredProtocols.find((p) => !p.startsWith('corral.token.')) ?? '';
+      // one of the offered subprotocols, or the client fails the handshake without reading the reason
+      const offered = request.offeredProtocols.find((p) => !p.startsWith('corral.token.')) ?? request.offeredProtocols[0] ?? '';
       upgradeWith({ refused: { code: refusal.close, reason: refusal.message } }, offered);
     }
   }

@@ -154,7 +154,9 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
         }
       }
       const state = new NativeState(chosen === NATIVE_MSGPACK ? 'msgpack' : 'json');
-      return { subprotocol: chosen ?? '', state };
+      // Offered only the token (README "Sending a token"): a client that offered subprotocols
+      // refuses an answer without one (RFC 6455 4.1), so that one is echoed, with JSON frames.
+      return { subprotocol: chosen ?? request.offeredProtocols[0] ?? '', state };
     },
     message(connection, data, isBinary) {
       const state = stateOf(connection);
