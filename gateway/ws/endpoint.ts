@@ -16,9 +16,14 @@ export const CLOSE = {
   forbidden: 4003,
   tooManyConnections: 4429,
   protocolError: 4400,
+  /** RFC 6455: a frame above maxPayloadBytes */
+  tooBig: 1009,
   restarting: 1012,
   goingAway: 1001,
 } as const;
+
+/** uWS's frame cap for our limit: twice it (at most 2^31-1), see the ws() options below. */
+const uwsPayloadCap = (limit: number): number => Math.min(limit * 2, 2 ** 31 - 1);
 
 /** Longest delay a Node timer takes (a one-year admin token is re-armed in steps). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -174,7 +179,10 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
   }
 
   gateway.ws<UserData>(spec.pattern, {
-    maxPayloadLength: limits.maxPayloadBytes,
+    // uWS drops a frame above its cap with no close frame (1006 at the client): its cap is
+    // twice ours, so a frame just too large is read and closed with 1009 below (README,
+    // "websocket limits"); one above that is still dropped by uWS from its header.
+    maxPayloadLength: uwsPayloadCap(limits.maxPayloadBytes),
     maxBackpressure: limits.uwsMaxBackpressure,
     closeOnBackpressureLimit: 0,
     idleTimeout: limits.idleTimeoutSeconds,
@@ -200,6 +208,10 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
     message(ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean) {
       const data = ws.getUserData();
       if ('refused' in data || data.connection.closed) return;
+      if (message.byteLength > limits.maxPayloadBytes) {
+        data.connection.end(CLOSE.tooBig, `frame of ${message.byteLength} bytes is larger than the limit of ${limits.maxPayloadBytes} bytes`);
+        return;
+      }
       try {
         spec.message(data.connection, message, isBinary);
       } catch (error) {
