@@ -164,11 +164,12 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
       if (aborted) return;
       const refusal = refusalOf(error);
       if (spec.refuse === 'http' || refusal.code === 'bad-request') {
+        const retryAfter = isCorralError(error) ? error.details?.retryAfterSeconds : undefined;
         res.cork(() => {
-          res
-            .writeStatus(`${refusal.status} ${STATUS_CODES[refusal.status]}`)
-            .writeHeader('content-type', 'application/json')
-            .end(JSON.stringify({ error: { code: refusal.code, message: refusal.message } }));
+          res.writeStatus(`${refusal.status} ${STATUS_CODES[refusal.status]}`).writeHeader('content-type', 'application/json');
+          // a throttled password login says when to retry, as on HTTP routes
+          if (typeof retryAfter === 'number') res.writeHeader('retry-after', String(retryAfter));
+          res.end(JSON.stringify({ error: { code: refusal.code, message: refusal.message } }));
         });
         return;
       }

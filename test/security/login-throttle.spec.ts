@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { removeTempDirs, runCorral, startServerProcess, waitFor, type ServerProcess } from '../support/index.js';
 
 // Issue 15 item 5: password logins (POST /login, Basic auth, ?token=user:password) had no
@@ -122,5 +123,17 @@ describe('password logins are throttled', () => {
     const query = await send(`/api/v1/tenants/acme/info?token=${encodeURIComponent('carol:carol-pw')}`, { from: '127.0.0.3' });
     expect(query.status).toBe(429);
     expect(Number(query.retryAfter)).toBeGreaterThanOrEqual(1);
+    // and on a websocket upgrade (Digital Rebar's ?token=user:password)
+    const upgrade = await new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/api/v3/ws?token=${encodeURIComponent('carol:carol-pw')}`, { localAddress: '127.0.0.3' });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined });
+        ws.terminate();
+      });
+      ws.on('open', () => reject(new Error('the upgrade was accepted')));
+      ws.on('error', () => undefined);
+    });
+    expect(upgrade.status).toBe(429);
+    expect(Number(upgrade.retryAfter)).toBeGreaterThanOrEqual(1);
   });
 });
