@@ -3,7 +3,7 @@ import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, 
 import { CorralError, InvalidArgumentError, isValidName } from '../../store/index.js';
 import { Principal } from './principal.js';
 import { isRole, mergeTenantRoles, type TenantRoles } from './roles.js';
-import { grantsFromRules, claimAt, type AuthorizationRule } from './rules.js';
+import { grantsFromRules, type AuthorizationRule } from './rules.js';
 
 /** The claim that carries a principal's roles (DESIGN.md §7). */
 export const TENANTS_CLAIM = 'corral.tenants';
@@ -13,6 +13,8 @@ export const MINION_CLAIM = 'corral.minion';
 export const LOCAL_ISSUER = 'corral';
 export const LOCAL_AUDIENCE = 'corral';
 const LOCAL_ALGORITHM = 'HS256';
+/** A token without `exp` would be valid forever: refused, ours and an external issuer's alike (README "Authentication"). */
+const REQUIRED_CLAIMS = ['exp'];
 const VERIFIED_CACHE_SIZE = 10_000;
 const VERIFIED_CACHE_MS = 5 * 60_000;
 
@@ -150,12 +152,13 @@ export class TokenService {
     let source: 'token' | 'external';
     try {
       if (alg === LOCAL_ALGORITHM) {
-        ({ payload } = await jwtVerify(token, this.secret, { algorithms: [LOCAL_ALGORITHM], issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE }));
+        ({ payload } = await jwtVerify(token, this.secret, { algorithms: [LOCAL_ALGORITHM], issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, requiredClaims: REQUIRED_CLAIMS }));
         source = 'token';
       } else if (this.external) {
         const { config, key } = this.external;
         const verifyOptions = {
           algorithms: config.algorithms ?? ['RS256', 'ES256', 'EdDSA', 'PS256'],
+          requiredClaims: REQUIRED_CLAIMS,
           ...(config.issuer ? { issuer: config.issuer } : {}),
           ...(config.audience ? { audience: config.audience } : {}),
         };
@@ -174,7 +177,9 @@ export class TokenService {
   private principalFromClaims(payload: JWTPayload, source: 'token' | 'external'): Principal {
     let own: TenantRoles;
     try {
-      own = parseTenantRoles(claimAt(payload as Record<string, unknown>, TENANTS_CLAIM));
+      // the flat claim only (README "Authentication"): a nested {corral: {tenants}} object is
+      // another claim, which an issuer might let a user set (rules may match it explicitly)
+      own = parseTenantRoles((payload as Record<string, unknown>)[TENANTS_CLAIM]);
     } catch (error) {
       throw unauthenticated(`token claim ${(error as Error).message}`);
     }
@@ -197,6 +202,9 @@ function translateJoseError(error: unknown): CorralError {
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {
     return unauthenticated('token signature is invalid: it was not signed with this server\'s key', error);
+  }
+  if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing') {
+    return unauthenticated('token has no expiry (claim "exp"): tokens must expire; mint one with `corral token --ttl`, or have the issuer set exp', error);
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     return unauthenticated(`token claim "${error.claim}" is invalid: ${error.reason}`, error);

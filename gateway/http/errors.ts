@@ -40,6 +40,8 @@ export interface HttpErrorResponse {
   body: HttpErrorBody;
   /** a bug or damage: the caller logs it; the client sees no internals */
   internal: boolean;
+  /** extra response headers: `Retry-After` on a 429 that says when to retry */
+  headers: Record<string, string>;
 }
 
 /**
@@ -56,12 +58,15 @@ export function errorToHttp(error: unknown): HttpErrorResponse {
       body.error.currentRevision = error.actual;
       body.error.expectedRevision = error.expected;
     }
-    return { status, body, internal: false };
+    const retryAfter = error.details?.retryAfterSeconds;
+    const headers: Record<string, string> = status === 429 && typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {};
+    return { status, body, internal: false, headers };
   }
   return {
     status: 500,
     body: { error: { code: 'internal', message: 'internal server error (see the server log)' } },
     internal: true,
+    headers: {},
   };
 }
 

@@ -67,7 +67,7 @@ export interface RouteOptions {
 /** Resolves the caller of a request; implemented by gateway/auth. */
 export interface RequestAuthenticator {
   /** Throws `unauthenticated` for bad credentials; returns anonymous when none were sent and `optional`. */
-  authenticateRequest(request: { headers: Record<string, string>; query: Record<string, string> }, optional: boolean): Promise<Principal>;
+  authenticateRequest(request: { headers: Record<string, string>; query: Record<string, string>; remoteAddress?: string }, optional: boolean): Promise<Principal>;
 }
 
 export interface RouteObservation {
@@ -242,7 +242,7 @@ export class Router {
     let streamed: ResponseStream | null = null;
     try {
       const { query, searchParams } = parseQuery(request.rawQuery);
-      const principal = await this.principalFor(route, request.headers, query);
+      const principal = await this.principalFor(route, { headers: request.headers, query, remoteAddress: request.remoteAddress });
       const rawBody = await bodyPromise;
       const body = rawBody ? parseBody(rawBody, request.headers['content-type']) : undefined;
       const log = this.log;
@@ -296,10 +296,10 @@ export class Router {
    * Public routes never fail on credentials: a probe or a login that carries a stale token
    * is served as anonymous (the handler decides what anonymous may do).
    */
-  private async principalFor(route: CompiledRoute, headers: Record<string, string>, query: Record<string, string>): Promise<Principal> {
-    if (route.options.auth === 'required') return this.authenticator.authenticateRequest({ headers, query }, false);
+  private async principalFor(route: CompiledRoute, credentials: Parameters<RequestAuthenticator['authenticateRequest']>[0]): Promise<Principal> {
+    if (route.options.auth === 'required') return this.authenticator.authenticateRequest(credentials, false);
     try {
-      return await this.authenticator.authenticateRequest({ headers, query }, true);
+      return await this.authenticator.authenticateRequest(credentials, true);
     } catch (error) {
       if (error instanceof CorralError && error.code === 'unauthenticated') return Principal.anonymous();
       throw error;
@@ -307,10 +307,10 @@ export class Router {
   }
 
   private finish(handle: ResponseHandle, request: CopiedRequest, route: string, started: number, error: unknown): void {
-    const { status, body, internal } = errorToHttp(error);
+    const { status, body, internal, headers } = errorToHttp(error);
     if (internal) this.log.error({ err: error, method: request.method, path: request.path }, 'request failed');
     // A body we stopped reading may still be arriving: close the connection after replying.
-    handle.send(status, { 'content-type': 'application/json' }, responseBodyFor(error, body), status === 413 && !bodyWasDrained(error));
+    handle.send(status, { 'content-type': 'application/json', ...headers }, responseBodyFor(error, body), status === 413 && !bodyWasDrained(error));
     this.notify(request.method, route, status, started);
   }
 

@@ -12,7 +12,7 @@ export function registerLoginRoute(gateway: Gateway): void {
     async (ctx) => {
       const body = (ctx.body ?? {}) as Record<string, unknown>;
       if (typeof body !== 'object' || Array.isArray(body)) throw new CorralError('bad-request', 'login body must be an object with username and password');
-      const result = await gateway.authenticator.login(body.username, body.password);
+      const result = await gateway.authenticator.login(body.username, body.password, ctx.remoteAddress);
       return {
         return: [
           {

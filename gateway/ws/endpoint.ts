@@ -16,9 +16,14 @@ export const CLOSE = {
   forbidden: 4003,
   tooManyConnections: 4429,
   protocolError: 4400,
+  /** RFC 6455: a frame above maxPayloadBytes */
+  tooBig: 1009,
   restarting: 1012,
   goingAway: 1001,
 } as const;
+
+/** uWS's frame cap for our limit: twice it (at most 2^31-1), see the ws() options below. */
+const uwsPayloadCap = (limit: number): number => Math.min(limit * 2, 2 ** 31 - 1);
 
 /** Longest delay a Node timer takes (a one-year admin token is re-armed in steps). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -159,21 +164,26 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
       if (aborted) return;
       const refusal = refusalOf(error);
       if (spec.refuse === 'http' || refusal.code === 'bad-request') {
+        const retryAfter = isCorralError(error) ? error.details?.retryAfterSeconds : undefined;
         res.cork(() => {
-          res
-            .writeStatus(`${refusal.status} ${STATUS_CODES[refusal.status]}`)
-            .writeHeader('content-type', 'application/json')
-            .end(JSON.stringify({ error: { code: refusal.code, message: refusal.message } }));
+          res.writeStatus(`${refusal.status} ${STATUS_CODES[refusal.status]}`).writeHeader('content-type', 'application/json');
+          // a throttled password login says when to retry, as on HTTP routes
+          if (typeof retryAfter === 'number') res.writeHeader('retry-after', String(retryAfter));
+          res.end(JSON.stringify({ error: { code: refusal.code, message: refusal.message } }));
         });
         return;
       }
-      const offered = request.offeredProtocols.find((p) => !p.startsWith('corral.token.')) ?? '';
+      // one of the offered subprotocols, or the client fails the handshake without reading the reason
+      const offered = request.offeredProtocols.find((p) => !p.startsWith('corral.token.')) ?? request.offeredProtocols[0] ?? '';
       upgradeWith({ refused: { code: refusal.close, reason: refusal.message } }, offered);
     }
   }
 
   gateway.ws<UserData>(spec.pattern, {
-    maxPayloadLength: limits.maxPayloadBytes,
+    // uWS drops a frame above its cap with no close frame (1006 at the client): its cap is
+    // twice ours, so a frame just too large is read and closed with 1009 below (README,
+    // "websocket limits"); one above that is still dropped by uWS from its header.
+    maxPayloadLength: uwsPayloadCap(limits.maxPayloadBytes),
     maxBackpressure: limits.uwsMaxBackpressure,
     closeOnBackpressureLimit: 0,
     idleTimeout: limits.idleTimeoutSeconds,
@@ -199,6 +209,10 @@ export function registerEndpoint(context: EndpointContext, spec: EndpointSpec): 
     message(ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean) {
       const data = ws.getUserData();
       if ('refused' in data || data.connection.closed) return;
+      if (message.byteLength > limits.maxPayloadBytes) {
+        data.connection.end(CLOSE.tooBig, `frame of ${message.byteLength} bytes is larger than the limit of ${limits.maxPayloadBytes} bytes`);
+        return;
+      }
       try {
         spec.message(data.connection, message, isBinary);
       } catch (error) {

@@ -14,7 +14,10 @@ export interface WsLimits {
    * takes a socket off its topics long before (default 64 MiB)
    */
   uwsMaxBackpressure: number;
-  /** largest frame a client may send (default 1 MiB; uWS closes the socket on a larger one) */
+  /**
+   * largest frame a client may send (default 1 MiB): a larger one is closed with 1009, up to
+   * twice this; uWS drops the connection on one larger still, from its header
+   */
   maxPayloadBytes: number;
   /** subscriptions (native `sub`, Digital Rebar `register`) per socket (default 256) */
   maxSubscriptionsPerSocket: number;

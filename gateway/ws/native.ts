@@ -154,7 +154,9 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
         }
       }
       const state = new NativeState(chosen === NATIVE_MSGPACK ? 'msgpack' : 'json');
-      return { subprotocol: chosen ?? '', state };
+      // Offered only the token (README "Sending a token"): a client that offered subprotocols
+      // refuses an answer without one (RFC 6455 4.1), so that one is echoed, with JSON frames.
+      return { subprotocol: chosen ?? request.offeredProtocols[0] ?? '', state };
     },
     message(connection, data, isBinary) {
       const state = stateOf(connection);
@@ -292,7 +294,7 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
   function renew(connection: WsConnection, frame: Record<string, unknown>): void {
     const id = typeof frame.id === 'string' ? frame.id : undefined;
     if (typeof frame.token !== 'string' || frame.token === '') throw new CorralError('bad-request', 'field "token" must be a token', { field: 'token' });
-    context.gateway.authenticator.authenticateToken(frame.token).then(
+    context.gateway.authenticator.authenticateToken(frame.token, connection.remoteAddress).then(
       (principal) => {
         if (connection.closed) return;
         const current = connection.principal;
@@ -348,7 +350,7 @@ function authenticateNative(context: EndpointContext, request: UpgradeRequest): 
   const authenticator = context.gateway.authenticator;
   const fromProtocol = request.offeredProtocols.length === 0 ? undefined : request.offeredProtocols.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
   if (fromProtocol && !request.headers.authorization && !request.query.token) {
-    return authenticator.authenticateToken(fromProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
+    return authenticator.authenticateToken(fromProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length), request.remoteAddress);
   }
   return authenticator.authenticateRequest(request, false).then(requireTenant);
 }

@@ -30,7 +30,7 @@ export function registerSaltProtocols(context: EndpointContext, engine: Projecti
       authenticate: async (request) => {
         const token = request.parameters[0] ?? '';
         if (!token) throw new CorralError('unauthenticated', 'the token belongs in the path: /all_events/{token}');
-        return context.gateway.authenticator.authenticateToken(token);
+        return context.gateway.authenticator.authenticateToken(token, request.remoteAddress);
       },
       accept: () => ({ subprotocol: '', state: { member: null } satisfies SaltState }),
       message(connection, data, isBinary) {

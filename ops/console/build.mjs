@@ -24,7 +24,7 @@ const INDEX_HTML = ({ script, stylesheet }) => `<!doctype html>
 <script type="module" src="/${script}"></script>
 </head>
 <body>
-<div id="app"><p style="padding:16px;font:14px system-ui">Loading the Corral console…</p></div>
+<div id="app"><p class="boot">Loading the Corral console…</p></div>
 <noscript>The Corral console needs JavaScript.</noscript>
 </body>
 </html>
