@@ -8,6 +8,7 @@
 // leaving its only uWS topic freed the socket's subscriber while those frames were still
 // queued for it (uWS drains topic messages at the end of the event-loop turn).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/index.js';
 import { TestClient, appendLogs, startHarness, waitForEngine, type Harness } from '../gateway-ws/harness.js';
 
 const BOUND = 64 * 1024;
@@ -37,7 +38,9 @@ describe('a lagging client', () => {
       let last = from;
       let lags = 0;
       for (let cycle = 0; cycle < CYCLES; cycle++) {
-        // Stops reading while events flow until the server has lagged it, then reads again while more flow.
+        // Live again after the previous lag's catch-up, then stops reading while events flow
+        // until the server has lagged it, then reads again while more flow.
+        await waitFor(() => [...connection.members].every((m) => m.mode === 'live'), { timeoutMs: 60_000, description: `the subscription to be live before cycle ${cycle}` });
         socket.pause();
         const laggedBefore = client.messages.filter((m) => (m as { op?: string }).op === 'lagged').length;
         for (let i = 0; [...connection.members].every((m) => m.mode === 'live'); i++) {
