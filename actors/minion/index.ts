@@ -17,3 +17,4 @@ export {
   MAX_SPAWN_WIRE_BYTES,
   wireSizeBound,
 } from './limits.js';
+export { tenantDefaultUid, TENANT_UID_BASE } from './tenant-uid.js';

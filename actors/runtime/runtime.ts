@@ -4,6 +4,7 @@ import type { TenantSnapshotView } from '../tenant/decide.js';
 import type { WatcherSnapshotView } from '../watcher/decide.js';
 import type { WatcherSpec } from '../watcher/events.js';
 import { diffWatcherSpecs, normalizeSignal, parseWatcherSpec } from '../watcher/spec.js';
+import { tenantDefaultUid } from '../minion/tenant-uid.js';
 import { settleFollowUps, type CommandContext } from './engine.js';
 import { ActorRuntimeLifecycle, type ActorRuntimeOptions } from './lifecycle.js';
 
@@ -50,6 +51,17 @@ export class ActorRuntime extends ActorRuntimeLifecycle {
     );
   }
 
+  /** Two tenants never share the default OS account of a root minion (docs/security.md). */
+  private assertOwnDefaultUid(tenant: string): void {
+    const uid = tenantDefaultUid(tenant);
+    for (const cell of this.engine.cells.values()) {
+      if (cell.kind !== 'tenant' || cell.tenant === tenant || (cell.snapshot as unknown as TenantSnapshotView).value !== 'active') continue;
+      if (tenantDefaultUid(cell.tenant) === uid) {
+        throw new InvalidArgumentError(`tenant ${tenant} would share the default OS account (uid ${uid}) of tenant ${cell.tenant}: choose another name`, { field: 'tenant' });
+      }
+    }
+  }
+
   // --- reads ---------------------------------------------------------------------------------
 
   /** The watcher's current spec, or null if it does not exist. */
@@ -82,6 +94,7 @@ export class ActorRuntime extends ActorRuntimeLifecycle {
   async createTenant(tenant: string, principal: string, expectedRevision?: number): Promise<Position[]> {
     this.whenRunning();
     assertName('tenant', tenant);
+    this.assertOwnDefaultUid(tenant);
     const context = this.commandContext(principal);
     return settleFollowUps(await this.supervisor.runTenant(this.supervisor.tenantCell(tenant), { kind: 'create' }, context, expectedRevision));
   }

@@ -3,9 +3,9 @@
  * "Processes and jobs run under their own accounts"). The server sends the account it wants
  * (the watcher's `user`/`group`, else the tenant's, else none); the minion decides:
  *
- * - running as root, it never starts anything as root: without an account it uses
- *   `nobody` (and that user's primary group, `nogroup` on Debian), and an account that
- *   resolves to uid 0 or gid 0 is refused with a message saying so;
+ * - running as root, it never starts anything as root: without an account it uses the
+ *   tenant's own default uid and gid (`tenantDefaultUid`, distinct per tenant, no passwd
+ *   entry), and an account that resolves to uid 0 or gid 0 is refused with a message saying so;
  * - running as another user, it cannot switch: processes run as the minion's own user, and
  *   asking for a different account is refused (the data directory's 0700 is what keeps them
  *   out of the server's files then).
@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { tenantDefaultUid } from '../../actors/index.js';
 
 export interface RunAccount {
   uid: number;
@@ -25,10 +26,7 @@ export interface RunAccount {
 }
 
 /** Resolves the account of a run; throws an Error whose message says what is wrong. null: run as the minion. */
-export type AccountResolver = (request: { user?: string | undefined; group?: string | undefined }) => RunAccount | null;
-
-/** The account a root minion uses when neither the watcher nor the tenant names one. */
-export const DEFAULT_ACCOUNT = 'nobody';
+export type AccountResolver = (request: { tenant: string; user?: string | undefined; group?: string | undefined }) => RunAccount | null;
 
 interface PasswdEntry {
   name: string;
@@ -75,7 +73,7 @@ export function createAccountResolver(options: AccountResolverOptions = {}): Acc
   const ownUid = options.uid ?? process.getuid?.() ?? -1;
   const passwdFile = options.passwdFile ?? '/etc/passwd';
   const groupFile = options.groupFile ?? '/etc/group';
-  return ({ user, group }) => {
+  return ({ tenant, user, group }) => {
     if (ownUid !== 0) {
       if (user === undefined && group === undefined) return null;
       const self = userInfo();
@@ -87,7 +85,15 @@ export function createAccountResolver(options: AccountResolverOptions = {}): Acc
           'so it can only run processes as itself (remove user/group, or run the minion as root)',
       );
     }
-    const wanted = user ?? DEFAULT_ACCOUNT;
+    if (user === undefined) {
+      // the tenant's own uid; a named group replaces its gid
+      const uid = tenantDefaultUid(tenant);
+      const gid = group === undefined ? uid : lookupGroup(group, groupFile);
+      if (gid === null) throw new Error(`cannot run as group ${group}: no such group in ${groupFile}`);
+      if (gid === 0) throw new Error(`refusing to run as group ${group} (gid 0): managed processes and jobs never run as root; name an unprivileged group`);
+      return { uid, gid, user: String(uid), home: '/' };
+    }
+    const wanted = user;
     const entry = lookupUser(wanted, passwdFile);
     if (!entry && !isNumeric(wanted)) throw new Error(`cannot run as user ${wanted}: no such user in ${passwdFile}`);
     const uid = entry ? entry.uid : Number(wanted);

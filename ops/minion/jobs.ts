@@ -153,7 +153,7 @@ export class JobRunner {
             signal: job.controller.signal,
             grains: this.options.grains,
             supervisor: this.options.supervisor ?? null,
-            account: () => this.accounts({ user: command.user, group: command.group }),
+            account: () => this.accounts({ tenant: command.tenant, user: command.user, group: command.group }),
           }),
         );
       }

@@ -149,7 +149,7 @@ export class Supervisor {
     }
     let account: RunAccount | null;
     try {
-      account = this.accounts({ user: command.user, group: command.group });
+      account = this.accounts({ tenant, user: command.user, group: command.group });
     } catch (error) {
       return failed(`cannot spawn ${command.cmd}: ${(error as Error).message}`);
     }

@@ -1,12 +1,14 @@
 // Issue 15 item 1, identity: managed processes and job commands never run as the server's
 // user. A root minion runs them as the tenant's account (`tenants.<t>.user`/`group`, a
-// watcher's own `user`/`group` winning), `nobody` by default, and never as root; the data
+// watcher's own `user`/`group` winning), by default a uid of its own per tenant (so tenants
+// cannot signal or read each other's processes), and never as root; the data
 // directory (0700) with the signing secret, admin.token and the store is closed to them.
 // Before, an acme admin's `cmd.run cat <dataDir>/admin.token` printed the `*:admin` token.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpJson, makeTempDir, removeTempDirs, type ServerProcess } from '../support/index.js';
+import { tenantDefaultUid } from '../../actors/index.js';
+import { httpJson, listProcesses, makeTempDir, pidAlive, removeTempDirs, type ServerProcess } from '../support/index.js';
 import { mintToken, postJob, startCorral, stopCorrals, waitJob, waitLogLine, waitMinion } from './support.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -45,6 +47,7 @@ describe.skipIf(!isRoot)('as root, processes and jobs run under their own unpriv
             },
           },
           gamma: { user: 'root' },
+          delta: { watchers: { quiet: { cmd: 'sleep', args: ['4801'] } } },
         },
       },
     });
@@ -81,18 +84,29 @@ describe.skipIf(!isRoot)('as root, processes and jobs run under their own unpriv
     expect(lines.join('\n')).not.toContain('eyJ');
   });
 
-  it('runs job commands as nobody by default, never as uid 0', async () => {
+  it("runs job commands as the tenant's own default uid, never as uid 0", async () => {
     const id = await cmdRun(server, 'acme', adminToken, 'id -u; id -g');
     expect(id.retcode).toBe(0);
     const [uid, gid] = (id.return as CmdReturn).stdout.trim().split('\n').map(Number);
-    expect(uid).toBe(65534);
-    expect(gid).not.toBe(0);
+    expect(uid).toBe(tenantDefaultUid('acme'));
+    expect(gid).toBe(tenantDefaultUid('acme'));
+  });
+
+  it("keeps one tenant's jobs from another tenant's processes: different uids, and kill is refused", async () => {
+    const [delta] = await listProcesses(server.url, server.token, 'delta', 'quiet');
+    expect(delta?.pid).toBeGreaterThan(0);
+    expect(statSync(`/proc/${delta!.pid}`).uid).toBe(tenantDefaultUid('delta'));
+    expect(tenantDefaultUid('delta')).not.toBe(tenantDefaultUid('acme'));
+    const kill = await cmdRun(server, 'acme', adminToken, `kill -9 ${delta!.pid}`);
+    expect(kill.retcode).not.toBe(0);
+    expect((kill.return as CmdReturn).stderr).toMatch(/Operation not permitted/);
+    expect(pidAlive(delta!.pid)).toBe(true);
   });
 
   it("runs a watcher's processes with a non-zero uid, and its own HOME", async () => {
     const lines = await waitLogLine(server, 'acme', 'whoami:0', /^uid=/);
     const line = lines.find((l) => l.startsWith('uid='))!;
-    expect(line).toMatch(/^uid=65534 gid=\d+ home=\/nonexistent$/);
+    expect(line).toBe(`uid=${tenantDefaultUid('acme')} gid=${tenantDefaultUid('acme')} home=/`);
   });
 
   it('uses the tenant account, and a watcher account where the watcher names one', async () => {

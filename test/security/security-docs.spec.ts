@@ -36,9 +36,9 @@ describe('docs/security.md: processes and jobs run under their own accounts', ()
 
   it('quotes the refusals the minion gives', () => {
     const asRoot = createAccountResolver({ uid: 0 });
-    expect(() => asRoot({ user: 'root' })).toThrow('refusing to run as user root (uid 0): ');
+    expect(() => asRoot({ tenant: 'acme', user: 'root' })).toThrow('refusing to run as user root (uid 0): ');
     expect(section).toContain('refusing to run as user root (uid 0): ...');
-    expect(() => asRoot({ user: 'ghost' })).toThrow('cannot run as user ghost: no such user in /etc/passwd');
+    expect(() => asRoot({ tenant: 'acme', user: 'ghost' })).toThrow('cannot run as user ghost: no such user in /etc/passwd');
     expect(section).toContain('cannot run as user ghost: no such user in /etc/passwd');
   });
 });
