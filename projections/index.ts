@@ -18,6 +18,7 @@ export type { ProjectionLogger } from './engine/logger.js';
 export { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, encodeSnapshot, decodeSnapshot, snapshotFileName } from './engine/snapshot-files.js';
 
 export { foldEvent, logChangeObject } from './views/fold.js';
+export { withMinionPresence } from './views/processes.js';
 export { serializeViews } from './views/serialize.js';
 export {
   VIEW_NAMES,

@@ -13,6 +13,7 @@ import {
   type ViewName,
   type ViewState,
 } from '../views/types.js';
+import { withMinionPresence } from '../views/processes.js';
 import { changesAfter, foldStoreRange, type ChangesAfterOptions } from './history.js';
 import type { ProjectionLogger } from './logger.js';
 import { EphemeralState, type EphemeralChange } from './ephemeral.js';
@@ -147,6 +148,7 @@ export class ProjectionEngine extends LiveViewFolding {
     for (let object of (state[viewName] as Map<string, object>).values()) {
       if (!visible(tenantOf(viewName, object))) continue;
       if (overlay) object = this.ephemeral.withLiveStats(object as ProcessView);
+      if (viewName === 'processes') object = withMinionPresence(object as ProcessView, state.minions);
       result.push(model === MODEL_API.max ? object : downcastView(viewName, object, model));
     }
     return result;
@@ -157,7 +159,7 @@ export class ProjectionEngine extends LiveViewFolding {
     const viewName = this.assertViewName(name);
     const model = options.model === undefined ? this.ownModel : assertModel(options.model, this.served, 'model');
     let object = viewName === 'connections' ? this.ephemeral.connections.get(key) : (this.state[viewName] as Map<string, object>).get(key);
-    if (object !== undefined && viewName === 'processes') object = this.ephemeral.withLiveStats(object as ProcessView);
+    if (object !== undefined && viewName === 'processes') object = withMinionPresence(this.ephemeral.withLiveStats(object as ProcessView), this.state.minions);
     return object === undefined ? null : downcastView(viewName, object, model);
   }
 

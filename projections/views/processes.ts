@@ -1,6 +1,6 @@
 import type { ProcessEvent } from '../../actors/process/events.js';
 import { ignore } from './tenants.js';
-import type { EventOf, FoldResult, ProcessView, ViewState, WatcherView } from './types.js';
+import type { EventOf, FoldResult, MinionView, ProcessView, ViewState, WatcherView } from './types.js';
 
 /**
  * Folds `processes` events, mirroring the process actor (actors/process/machine.ts): the
@@ -188,4 +188,16 @@ function newProcess(key: string, tenant: string, watcher: string, slot: number):
 /** Removes the process objects of slots [fromSlot, toSlot) of a watcher (slots beyond its count never exist). */
 export function retireProcesses(state: ViewState, watcherKey: string, fromSlot: number, toSlot: number): void {
   for (let slot = fromSlot; slot < toSlot; slot++) state.processes.delete(`${watcherKey}:${slot}`);
+}
+
+/**
+ * How reads show a process whose run's minion is disconnected: `unknown` instead of what was
+ * last recorded, since nobody can tell whether it still runs (README, the HTTP routes table; issue 14
+ * item 4). Pure in the two views of one state, so it holds for past states (`at`) too; the
+ * minion's return (hello) reconciles the slot and the recorded state shows again.
+ */
+export function withMinionPresence(process: ProcessView, minions: ReadonlyMap<string, MinionView>): ProcessView {
+  if (process.minion === null || (process.state !== 'running' && process.state !== 'starting' && process.state !== 'stopping')) return process;
+  const minion = minions.get(`${process.tenant}:${process.minion}`);
+  return minion === undefined || minion.state === 'connected' ? process : { ...process, state: 'unknown' };
 }

@@ -47,7 +47,11 @@ export interface WatcherView {
   updatedAt: number;
 }
 
-export type ProcessState = 'stopped' | 'starting' | 'running' | 'stopping' | 'backoff' | 'exited' | 'fatal';
+/**
+ * `unknown` is never folded: it is how a read shows a starting, running or stopping process
+ * whose minion is disconnected (`withMinionPresence`), until the minion is back and reconciled.
+ */
+export type ProcessState = 'stopped' | 'starting' | 'running' | 'stopping' | 'backoff' | 'exited' | 'fatal' | 'unknown';
 
 /** model API 2: how the last run ended */
 export interface ProcessLastExit {

@@ -8,10 +8,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pidAlive, removeTempDirs, waitFor } from '../support/index.js';
+import { httpJson, pidAlive, removeTempDirs, waitFor } from '../support/index.js';
+import { startRemoteMinion, stopRemoteMinions } from '../jobs-e2e/support.js';
 import { cleanupCorral, freePort, startCorral, waitRunning } from '../ops-e2e/support.js';
 
 afterAll(async () => {
+  await stopRemoteMinions();
   await cleanupCorral();
   removeTempDirs();
 }, 120_000);
@@ -87,4 +89,32 @@ describe('the local minion under kill -9', () => {
       { timeoutMs: 30_000, description: 'exactly three processes after the restart' },
     );
   }, 180_000);
+});
+
+describe('a remote minion that dies', () => {
+  it('leaves its processes shown as unknown (not running with a dead pid) until it is back and reconciled', async () => {
+    const server = await startCorral({ localMinion: false, config: { tenants: { acme: { watchers: { edge: { cmd: 'sleep', args: ['4602.5'], minion: 'edge9' } } } } } });
+    const { url, token } = server;
+    let minion = startRemoteMinion(server, 'edge9', {});
+    const [before] = await waitRunning(url, token, 'acme', 'edge', 1);
+    await minion.kill('SIGKILL');
+    const shown = await waitFor(
+      async () => {
+        const [process] = (await httpJson(`${url}/api/v1/tenants/acme/processes`, { token })).body.items as { state: string; pid: number; minion: string }[];
+        return process?.state === 'unknown' ? process : null;
+      },
+      { timeoutMs: 20_000, description: 'the process of the dead minion to show as unknown' },
+    );
+    expect(shown).toMatchObject({ state: 'unknown', minion: 'edge9', pid: before!.pid });
+    minion = startRemoteMinion(server, 'edge9', {});
+    await waitFor(
+      async () => {
+        const running = await waitRunning(url, token, 'acme', 'edge', 1, 5_000).catch(() => null);
+        return running?.[0]?.pid !== before!.pid && pidAlive(running?.[0]?.pid) ? running : null;
+      },
+      { timeoutMs: 30_000, description: 'the slot running again under the new minion' },
+    );
+    expect(pidAlive(before!.pid)).toBe(false);
+    await minion.kill();
+  }, 120_000);
 });
