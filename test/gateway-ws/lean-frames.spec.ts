@@ -6,7 +6,9 @@ import { SCENARIO } from './scenario.js';
 // Issue 16 item 2: a log line's native frame carried the line three times over (`data`,
 // `object` = key + data, `original`: null). Native frames of `logs` now carry `data` only
 // unless the subscription asks for `"objects": true` (README, the native protocol); Digital
-// Rebar's `Object`/`Original` are unchanged.
+// Rebar's `Object`/`Original` are unchanged. The 300-byte bound holds for this frame (a
+// 13-character key, a low position, no `seq`); with a minion's numbered lines and 7-digit
+// positions the frame is about 312 bytes (bench-results/frames.md).
 let h: Harness;
 let token: string;
 beforeAll(async () => {
