@@ -23,24 +23,33 @@ const change: fc.Arbitrary<Change> = fc
   })
   .map((record) => record as unknown as Change);
 
-/** The frame as DESIGN.md §8.1 defines it, built the obvious way. */
-function reference(sub: string, c: Change): string {
+/**
+ * The frame as README's native protocol defines it, built the obvious way: `logs` carry
+ * `object` and `original` only with `"objects": true`.
+ */
+function reference(sub: string, c: Change, objects: boolean): string {
   const fields: Record<string, unknown> = { op: 'event', sub, pos: c.position, time: new Date(c.time).toISOString(), type: c.type, action: c.action, key: c.key };
   if (c.tenant !== undefined) fields.tenant = c.tenant;
   fields.data = c.data ?? null;
-  fields.object = c.object;
-  fields.original = c.original;
+  if (objects || c.type !== 'logs') {
+    fields.object = c.object;
+    fields.original = c.original;
+  }
   return JSON.stringify(fields);
 }
 
 describe('native JSON frames', () => {
-  it('equal JSON.stringify of the event object, single and batched', () => {
+  it('equal JSON.stringify of the event object, single and batched, with and without objects', () => {
     fc.assert(
       fc.property(fc.string(), fc.array(change, { maxLength: 5 }), (sub, changes) => {
-        const single = new NativeEventFormat(sub, 'json', 2, false).encode(changes, new EncodeTurn(2));
-        expect(single).toEqual(changes.map((c) => reference(sub, c)));
-        const batched = new NativeEventFormat(sub, 'json', 2, true).encode(changes, new EncodeTurn(2));
-        expect(batched).toEqual([`[${changes.map((c) => reference(sub, c)).join(',')}]`]);
+        // one turn for all four formats: the memo must keep their bodies apart
+        const turn = new EncodeTurn(2);
+        for (const objects of [false, true]) {
+          const single = new NativeEventFormat(sub, 'json', 2, false, objects).encode(changes, turn);
+          expect(single).toEqual(changes.map((c) => reference(sub, c, objects)));
+          const batched = new NativeEventFormat(sub, 'json', 2, true, objects).encode(changes, turn);
+          expect(batched).toEqual([`[${changes.map((c) => reference(sub, c, objects)).join(',')}]`]);
+        }
       }),
       { numRuns: 500 },
     );

@@ -80,6 +80,15 @@ export function iso(ms: number): string {
   return `${isoPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
 
+/**
+ * Types whose change object is only the event's data plus its key (README, the native
+ * protocol): their native frames leave `object` and `original` (always null) out unless the
+ * subscription asked for `"objects": true`, so the line travels once (issue 16). Not
+ * `processes.stats`: its object is the whole process view, which clients keep (the console
+ * folds it into its processes table).
+ */
+const DATA_ONLY_TYPES: ReadonlySet<string> = new Set(['logs']);
+
 /** `{"op":"event","sub",...}` of DESIGN.md §8.1, JSON or msgpack, one frame per change or one array frame. */
 export class NativeEventFormat implements FrameFormat {
   readonly key: string;
@@ -92,11 +101,13 @@ export class NativeEventFormat implements FrameFormat {
     readonly encoding: WireEncoding,
     readonly model: number,
     readonly batch: boolean,
+    /** `"objects": true`: `object` and `original` also for data-only types (`logs`) */
+    readonly objects = false,
   ) {
     this.binary = encoding === 'msgpack';
     this.subJson = JSON.stringify(sub);
-    this.bodyKind = `native-json-m${model}`;
-    this.key = `native|${encoding}|m${model}|${batch ? 'batch' : 'single'}|${sub}`;
+    this.bodyKind = `native-json-m${model}${objects ? '-objects' : ''}`;
+    this.key = `native|${encoding}|m${model}|${batch ? 'batch' : 'single'}|${objects ? 'objects' : 'lean'}|${sub}`;
   }
 
   encode(changes: readonly Change[], turn: EncodeTurn): Frame[] {
@@ -124,6 +135,7 @@ export class NativeEventFormat implements FrameFormat {
       let text = `"pos":${at.position},${at.ephemeral ? '"ephemeral":true,' : ''}"time":"${iso(at.time)}","type":${JSON.stringify(at.type)},"action":${JSON.stringify(at.action)},"key":${JSON.stringify(at.key)}`;
       if (at.tenant !== undefined) text += `,"tenant":${JSON.stringify(at.tenant)}`;
       text += `,"data":${JSON.stringify(at.data ?? null)}`;
+      if (!this.objects && DATA_ONLY_TYPES.has(at.type)) return `${text}}`;
       const object = JSON.stringify(at.object);
       if (object !== undefined) text += `,"object":${object}`;
       const original = JSON.stringify(at.original);
@@ -143,6 +155,7 @@ export class NativeEventFormat implements FrameFormat {
     };
     if (change.tenant !== undefined) fields.tenant = change.tenant;
     fields.data = change.data ?? null;
+    if (!this.objects && DATA_ONLY_TYPES.has(change.type)) return fields;
     fields.object = change.object;
     fields.original = change.original;
     return fields;

@@ -101,11 +101,11 @@ class FormatCache {
 
   constructor(private readonly capacity: number) {}
 
-  get(id: string, encoding: WireEncoding, model: number, batch: boolean): NativeEventFormat {
-    const key = `${encoding}${model}${batch ? 'b' : 's'}${id}`;
+  get(id: string, encoding: WireEncoding, model: number, batch: boolean, objects: boolean): NativeEventFormat {
+    const key = `${encoding}${model}${batch ? 'b' : 's'}${objects ? 'o' : 'l'}${id}`;
     let format = this.formats.get(key);
     if (format === undefined) {
-      format = new NativeEventFormat(id, encoding, model, batch);
+      format = new NativeEventFormat(id, encoding, model, batch, objects);
       if (this.formats.size >= this.capacity) this.formats.delete(this.formats.keys().next().value!);
       this.formats.set(key, format);
     }
@@ -226,12 +226,13 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
     }
     checkFlag(frame, 'batch');
     checkFlag(frame, 'snapshot');
+    checkFlag(frame, 'objects');
     const specifier = frame.filter ? `${select}.${frame.filter}` : select;
     if (frame.filter && select.split('.').length > 3) {
       throw new CorralError('bad-request', 'give the filter either inside "select" (type.action.key.filter) or in "filter", not both', { field: 'filter' });
     }
     const from = parseFrom(frame.from);
-    const format = formats.get(id, state.encoding, model, frame.batch === true);
+    const format = formats.get(id, state.encoding, model, frame.batch === true, frame.objects === true);
     let group;
     try {
       group = hub.group('native', [specifier], format, connection.scope);
@@ -379,7 +380,7 @@ function decodeFrame(encoding: WireEncoding, data: ArrayBuffer, isBinary: boolea
   }
 }
 
-function checkFlag(frame: Record<string, unknown>, flag: 'batch' | 'snapshot'): void {
+function checkFlag(frame: Record<string, unknown>, flag: 'batch' | 'snapshot' | 'objects'): void {
   if (frame[flag] !== undefined && typeof frame[flag] !== 'boolean') throw new CorralError('bad-request', `field "${flag}" must be true or false`, { field: flag });
 }
 

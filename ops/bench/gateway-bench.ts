@@ -98,7 +98,7 @@ const md = [
   '',
   `${environment.date}, ${environment.cpus} CPUs (${environment.model}), load average ${environment.loadAverage.join(' ')}, Node ${environment.node}.`,
   `One publisher (${BATCH} events of one group per publish call); subscribers in ${GROUPS} filter groups (each group one key); loopback only.`,
-  'Every peer sends the same JSON object per event that corral sends (about 300 bytes). Framing "event": one websocket message per event;',
+  'Every peer sends the same JSON object per event that corral sends (about 200 bytes: a short log line, without `object`). Framing "event": one websocket message per event;',
   '"batch": the events of one publish in one array message (corral `"batch":true`). nats-server always sends one NATS message per event.',
   'Each measurement runs in a fresh process; the subscribers are one C load generator process (`ops/bench/gateway/loadgen.c`) that only walks',
   'frame headers and counts events (its CPU is shown: 100% = one core; near 100%, the clients rather than the server set the rate).',

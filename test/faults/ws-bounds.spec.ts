@@ -54,7 +54,7 @@ describe('catch-up of large events to a client that does not read', () => {
       });
       socket.resume();
       await client.until(() => client.events('s').at(-1)?.pos === last, 60_000, 'the last event');
-      // one event's frame (its line is in `data` and in `object`), plus the websocket header;
+      // one event's frame, plus the websocket header;
       // a batch frame is at most half the bound
       const oneFrame = batch ? BOUND / 2 : Buffer.byteLength(JSON.stringify(client.events('s')[0])) + 16;
       expect(peak).toBeLessThan(BOUND + oneFrame);

@@ -94,11 +94,14 @@ function probeHandOff(app: { publish(topic: string, frame: string | Uint8Array, 
 }
 export const makeEvents = (group: number, n: number): BenchEvent[] => Array.from({ length: n }, (_, i) => ({ group, line: `l${i}`, t: now() }));
 
-/** The exact event object the corral gateway sends, so every peer moves the same bytes per event. */
+/**
+ * The exact event object the corral gateway sends, so every peer moves the same bytes per
+ * event: a log line's frame carries `data` only (README, the native protocol).
+ */
 export function corralLikeEvent(e: BenchEvent, position: number): string {
   const key = `bench:g${e.group}:0`;
   const data = `{"pid":1,"fd":"stdout","line":"${e.line}","t":${e.t}}`;
-  return `{"op":"event","sub":"b","pos":${position},"time":"${new Date(e.t).toISOString()}","type":"logs","action":"line","key":"${key}","tenant":"bench","data":${data},"object":{"key":"${key}",${data.slice(1)},"original":null}`;
+  return `{"op":"event","sub":"b","pos":${position},"time":"${new Date(e.t).toISOString()}","type":"logs","action":"line","key":"${key}","tenant":"bench","data":${data}}`;
 }
 
 /** The exact frame the corral gateway sends for a batch subscription (so uws/ws send the same bytes). */

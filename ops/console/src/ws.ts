@@ -17,8 +17,9 @@ export interface LiveEvent {
   key: string;
   tenant?: string;
   data: unknown;
-  object: Record<string, unknown> | null;
-  original: Record<string, unknown> | null;
+  /** the view object after the change; absent on `logs` events, whose line is in `data` (README, the native protocol) */
+  object?: Record<string, unknown> | null;
+  original?: Record<string, unknown> | null;
 }
 
 export interface SubscriptionSpec {
