@@ -416,11 +416,7 @@ async function resolveFrom(engine: ProjectionEngine, from: From): Promise<number
     if (from <= engine.position) return from;
     const head = await engine.store.headPosition();
     if (from > head) throw new CorralError('bad-request', `from ${from} is beyond the head of the log (${head})`, { field: 'from', head });
-    const deadline = Date.now() + 10_000;
-    while (engine.position < from) {
-      if (Date.now() > deadline) throw new CorralError('unavailable', `this node's projections have not reached position ${from} yet; retry`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    if (!(await engine.reached(from, 10_000))) throw new CorralError('unavailable', `this node's projections have not reached position ${from} yet; retry`);
     return from;
   }
   return engine.positionAtTime(from.time);

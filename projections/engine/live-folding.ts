@@ -49,6 +49,8 @@ export abstract class LiveViewFolding {
   private diskWrite: Promise<void> | null = null;
   private catchUpStartedAt = 0;
   private lastProgressAt = 0;
+  /** callers of `reached` waiting for a position not folded yet */
+  private readonly positionWaiters = new Set<{ position: number; settle: (reached: boolean) => void }>();
   private resolveStart: (() => void) | null = null;
   private rejectStart: ((error: Error) => void) | null = null;
 
@@ -101,6 +103,7 @@ export abstract class LiveViewFolding {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     this.rejectStart?.(new UnavailableError('the projection engine was stopped before it caught up with the store'));
+    for (const waiter of this.positionWaiters) waiter.settle(false);
     this.resolveStart = this.rejectStart = null;
     await this.diskWrite?.catch(() => undefined);
     if (this.snapshots && this.positionValue > this.diskSnapshotPosition) await this.writeSnapshot().catch(() => undefined);
@@ -114,6 +117,32 @@ export abstract class LiveViewFolding {
 
   get position(): number {
     return this.positionValue;
+  }
+
+  /**
+   * Resolves true once the views have folded `position`, false after `timeoutMs` or when the
+   * engine stops: woken by each folded batch, not by polling.
+   */
+  reached(position: number, timeoutMs: number): Promise<boolean> {
+    if (this.positionValue >= position) return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = {
+        position,
+        settle: (reached: boolean) => {
+          clearTimeout(timer);
+          this.positionWaiters.delete(waiter);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => waiter.settle(false), timeoutMs);
+      timer.unref();
+      this.positionWaiters.add(waiter);
+    });
+  }
+
+  private wakePositionWaiters(): void {
+    for (const waiter of this.positionWaiters) if (waiter.position <= this.positionValue) waiter.settle(true);
   }
 
   /** Events folded into the views by this engine since it started (metrics). */
@@ -153,6 +182,7 @@ export abstract class LiveViewFolding {
     this.positionValue = Math.max(this.positionValue, position);
     this.headValue = Math.max(this.headValue, position);
     this.caughtUp = true;
+    this.wakePositionWaiters();
     this.logger.info(
       { position: this.positionValue, folded: this.folded, ms: Date.now() - this.catchUpStartedAt },
       'projections: caught up with the store',
@@ -179,6 +209,7 @@ export abstract class LiveViewFolding {
     this.maybeSnapshot();
     if (!this.caughtUp) this.reportProgress();
     if (changes && changes.length > 0) this.changes.next(changes);
+    if (this.positionWaiters.size > 0) this.wakePositionWaiters();
   }
 
   /**

@@ -187,9 +187,5 @@ export async function appendLogs(store: EventStore, tenant: string, n: number, p
 }
 
 export async function waitForEngine(engine: ProjectionEngine, position: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (engine.position < position) {
-    if (Date.now() > deadline) throw new Error(`engine did not reach ${position} (at ${engine.position})`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  if (!(await engine.reached(position, timeoutMs))) throw new Error(`engine did not reach ${position} (at ${engine.position})`);
 }

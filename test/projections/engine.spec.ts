@@ -358,3 +358,22 @@ describe('snapshots and restart', () => {
     expect(status).toEqual({ position: await store.headPosition(), head: await store.headPosition(), lag: 0, caughtUp: true });
   });
 });
+
+describe('reached', () => {
+  it('resolves once the views folded the position, false after the timeout or at stop', async () => {
+    const store = memoryStore();
+    const engine = await engineOn(store);
+    const at = engine.position;
+    expect(await engine.reached(at, 10)).toBe(true);
+    const waiting = engine.reached(at + 2, 10_000);
+    const timingOut = engine.reached(at + 100, 50);
+    await store.append('tenant-acme', [{ type: 'tenants', action: 'create', key: 'acme', tenant: 'acme', data: { name: 'acme', config: {} } }]);
+    await store.append('tenant-beta', [{ type: 'tenants', action: 'create', key: 'beta', tenant: 'beta', data: { name: 'beta', config: {} } }]);
+    expect(await waiting).toBe(true);
+    expect(engine.position).toBeGreaterThanOrEqual(at + 2);
+    expect(await timingOut).toBe(false);
+    const pending = engine.reached(at + 100, 10_000);
+    await engine.stop();
+    expect(await pending).toBe(false);
+  });
+});
