@@ -9,3 +9,4 @@ export type { Logger as ActorLogger, CommandContext } from './engine.js';
 export { ACTORS_MODEL_API } from './engine.js';
 export { StoreLeaderLease, createLeaderLease } from './lease.js';
 export type { LeaderLeaseKeeper, StoreLeaderLeaseOptions } from './lease.js';
+export { withCorrelation, currentCorrelation, parseCorrelationId } from './correlation.js';

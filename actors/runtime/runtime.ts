@@ -5,6 +5,7 @@ import type { WatcherSnapshotView } from '../watcher/decide.js';
 import type { WatcherSpec } from '../watcher/events.js';
 import { diffWatcherSpecs, normalizeSignal, parseWatcherSpec } from '../watcher/spec.js';
 import { tenantDefaultUid } from '../minion/tenant-uid.js';
+import { currentCorrelation } from './correlation.js';
 import { settleFollowUps, type CommandContext } from './engine.js';
 import { ActorRuntimeLifecycle, type ActorRuntimeOptions } from './lifecycle.js';
 
@@ -23,7 +24,7 @@ export class ActorRuntime extends ActorRuntimeLifecycle {
   private commandContext(principal: string): CommandContext {
     if (typeof principal !== 'string' || principal === '') throw new InvalidArgumentError('a command needs a principal (who asks)');
     const id = randomUUID();
-    return { principal, correlationId: id, causationId: id };
+    return { principal, correlationId: currentCorrelation() ?? id, causationId: id };
   }
 
   /**

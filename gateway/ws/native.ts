@@ -9,6 +9,7 @@ import { armExpiry, CLOSE, registerEndpoint, type EndpointContext, type UpgradeR
 import { NativeEventFormat, encodeMessage, type WireEncoding } from './frames.js';
 import { scopeOf } from './scope.js';
 import { snapshotItems } from './snapshot.js';
+import { parseCorrelationId, withCorrelation } from '../../actors/index.js';
 
 /**
  * The command table the `cmd` op dispatches to (the actor runtime, wired by the node).
@@ -328,7 +329,11 @@ export function registerNativeProtocol(context: EndpointContext, options: Native
     }
     connection.principal.require(tenant, roleForCommand(name));
     if (!options.commands) throw new CorralError('unavailable', 'commands are not available on this node');
-    options.commands(name, tenant, args as Record<string, unknown>, connection.principal, expectedRevision as number | undefined).then(
+    const commands = options.commands;
+    const send = () => commands(name, tenant, args as Record<string, unknown>, connection.principal, expectedRevision as number | undefined);
+    // a client's id for the events this command records (README, "Correlation ids")
+    const sent = frame.correlationId === undefined ? send() : withCorrelation(parseCorrelationId(frame.correlationId, 'correlationId'), send);
+    sent.then(
       (result) => reply(connection, { op: 'ack', id, positions: result.positions }),
       (error: unknown) => fail(connection, id, error),
     );

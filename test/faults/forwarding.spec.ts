@@ -25,11 +25,15 @@ describe('a command sent to a follower', () => {
     expect(url).not.toBe(leader.url);
     const token = (await runCorral(['token', '--data-dir', leader.dataDir, '--tenant', 'acme', '--role', 'admin', '--ttl', '1h', '--sub', 'alice'])).stdout.trim();
 
-    const created = await httpJson(`${url}/api/v1/tenants/acme/watchers`, { token, body: { name: 'added', cmd: 'sleep', args: ['4502'] } });
+    const created = await httpJson(`${url}/api/v1/tenants/acme/watchers`, { token, body: { name: 'added', cmd: 'sleep', args: ['4502'] }, headers: { 'x-correlation-id': 'trace-42' } });
     expect(created.status, created.text).toBe(201);
     await waitRunning(leader.url, leader.token, 'acme', 'added', 1);
     const events = await httpJson(`${leader.url}/api/v1/tenants/acme/events?select=watchers.create.acme:added`, { token });
-    expect((events.body as { events: { meta: { principal: string } }[] }).events.map((e) => e.meta.principal)).toEqual(['alice']);
+    const meta = (events.body as { events: { meta: { principal: string; correlationId: string } }[] }).events.map((e) => e.meta);
+    expect(meta.map((m) => [m.principal, m.correlationId])).toEqual([['alice', 'trace-42']]);
+    const badId = await httpJson(`${url}/api/v1/tenants/acme/watchers`, { token, body: { name: 'other', cmd: 'true' }, headers: { 'x-correlation-id': 'no spaces allowed' } });
+    expect(badId.status).toBe(400);
+    expect((badId.body as { error: { message: string } }).error.message).toMatch(/^X-Correlation-Id must be 1 to 128/);
 
     // expectedRevision travels: a stale one is the leader's 409 with the current revision
     expect((await httpJson(`${url}/api/v1/tenants/acme/watchers/added`, { method: 'PATCH', token, body: { numprocesses: 2 } })).status).toBe(200);
@@ -45,7 +49,7 @@ describe('a command sent to a follower', () => {
     // websocket commands on the follower are forwarded as well
     const ack = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?token=${token}`);
-      ws.on('open', () => ws.send(JSON.stringify({ op: 'cmd', id: 'c1', name: 'watchers.stop', tenant: 'acme', args: { name: 'added' } })));
+      ws.on('open', () => ws.send(JSON.stringify({ op: 'cmd', id: 'c1', name: 'watchers.stop', tenant: 'acme', args: { name: 'added' }, correlationId: 'trace-43' })));
       ws.on('message', (data) => {
         const message = JSON.parse(String(data)) as Record<string, unknown>;
         if (message.id === 'c1') (ws.close(), resolve(message));
@@ -53,6 +57,8 @@ describe('a command sent to a follower', () => {
       ws.on('error', reject);
     });
     expect(ack).toMatchObject({ op: 'ack', id: 'c1' });
+    const stopped = await httpJson(`${leader.url}/api/v1/tenants/acme/events?select=watchers.stop.acme:added`, { token });
+    expect((stopped.body as { events: { meta: { correlationId: string } }[] }).events.map((e) => e.meta.correlationId)).toEqual(['trace-43']);
 
     // a forged forward (no or a wrong seal) is refused
     const forged = await httpJson(`${leader.url}/internal/v1/commands`, {

@@ -1,4 +1,5 @@
 import { CorralError, UnavailableError, isCorralError, type ErrorCode } from '../../../store/index.js';
+import { currentCorrelation, parseCorrelationId, withCorrelation } from '../../../actors/index.js';
 import { Principal, type PrincipalSource, type TenantRoles, type TokenService } from '../../auth/index.js';
 import { errorToHttp, HttpReply } from '../../http/index.js';
 import type { Gateway } from '../../server.js';
@@ -25,6 +26,8 @@ const RETRY_MS = 50;
 
 interface ForwardedCommand {
   sentAt: number;
+  /** the caller's correlation id, if it gave one: the leader records it */
+  correlationId: string | null;
   name: string;
   tenant: string;
   args: Record<string, unknown>;
@@ -89,7 +92,16 @@ export function forwardingDispatcher(options: ForwardingOptions): { dispatch: Co
         const address = options.leaderAddress();
         if (address !== null) {
           try {
-            return await send(address, { sentAt: Date.now(), name, tenant, args, expectedRevision: expectedRevision ?? null, principal: sealedPrincipal(principal) });
+            const command: ForwardedCommand = {
+              sentAt: Date.now(),
+              correlationId: currentCorrelation() ?? null,
+              name,
+              tenant,
+              args,
+              expectedRevision: expectedRevision ?? null,
+              principal: sealedPrincipal(principal),
+            };
+            return await send(address, command);
           } catch (error) {
             if (!refusedBeforeRunning(error) && !(error instanceof LeaderUnreachable)) throw error;
             lastFailure = error;
@@ -150,8 +162,9 @@ export function registerForwardRoute(gateway: Gateway, options: { runForwarded: 
       const { subject, tenants, source, expiresAt } = command.principal;
       if (expiresAt !== null && expiresAt <= Date.now()) throw new CorralError('unauthenticated', 'token expired');
       const principal = new Principal(subject, tenants, source, expiresAt);
+      const run = () => options.runForwarded(command.name, command.tenant, command.args, principal, command.expectedRevision ?? undefined);
       try {
-        return HttpReply.json(await options.runForwarded(command.name, command.tenant, command.args, principal, command.expectedRevision ?? undefined), 200);
+        return HttpReply.json(await (typeof command.correlationId !== 'string' ? run() : withCorrelation(parseCorrelationId(command.correlationId, 'correlationId'), run)), 200);
       } catch (error) {
         const reply = errorToHttp(error);
         if (reply.internal) throw error;

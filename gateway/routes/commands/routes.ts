@@ -1,5 +1,6 @@
 import { InvalidArgumentError, NotFoundError, isWrongExpectedRevisionError } from '../../../store/index.js';
 import type { ProjectionEngine } from '../../../projections/index.js';
+import { parseCorrelationId, withCorrelation } from '../../../actors/index.js';
 import { HttpReply, type RequestContext } from '../../http/index.js';
 import type { Gateway } from '../../server.js';
 import type { Role } from '../../auth/index.js';
@@ -52,8 +53,12 @@ function commandReply(result: CommandResult, status = 200): HttpReply {
 export function registerCommandRoutes(gateway: Gateway, deps: CommandRouteDeps): void {
   const { router } = gateway;
   const { dispatch } = deps;
-  const run = (ctx: RequestContext, name: string, args: Record<string, unknown>): Promise<CommandResult> =>
-    dispatch(name, ctx.params.t!, args, ctx.principal, expectedRevisionOf(ctx));
+  const run = (ctx: RequestContext, name: string, args: Record<string, unknown>): Promise<CommandResult> => {
+    const send = (): Promise<CommandResult> => dispatch(name, ctx.params.t!, args, ctx.principal, expectedRevisionOf(ctx));
+    // a client's id for the events this command records (README, "Correlation ids")
+    const correlation = ctx.headers['x-correlation-id'];
+    return correlation === undefined ? send() : withCorrelation(parseCorrelationId(correlation, 'X-Correlation-Id'), send);
+  };
   /**
    * The role first, then the body: a caller who may not run a command gets 403 whatever it
    * sent, and learns nothing from the command's validation (the dispatcher checks again).
