@@ -220,7 +220,7 @@ export function createMinionHub(options: MinionHubOptions): MinionHub {
   function protocolError(conn: Connection, error: unknown): void {
     if (!(error instanceof ProtocolError)) logger.error({ err: error }, 'minion frame handling failed');
     logger.warn({ minion: conn.hello?.id, remote: conn.remoteAddress, error: (error as Error).message }, 'minion protocol error');
-    end(conn, CLOSE_PROTOCOL_ERROR, (error as Error).message);
+    end(conn, error instanceof ProtocolError ? error.closeCode : CLOSE_PROTOCOL_ERROR, (error as Error).message);
   }
 
   /** An any-tenant minion meets a tenant it was not registered in yet: register it there first. */

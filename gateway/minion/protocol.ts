@@ -30,7 +30,8 @@
  * the limit would close the connection, and resending it would close every reconnect too.
  * A runJob that fails validation on the minion is answered the same way (refusedJobOf).
  *
- * Close codes: 4001 bad token, 4003 no tenant granted, 4400 protocol error, 4409 replaced by a
+ * Close codes: 4001 bad token, 4003 no tenant granted, 4400 protocol error, 4426 no common
+ * protocol version, 4403 the id is bound to another credential, 4409 replaced by a
  * newer connection of the same minion id, 1011 the server could not record a report (the
  * minion reconnects and resends), 1012 server restarting, 1001 going away.
  */
@@ -49,6 +50,8 @@ export { MAX_FRAME_BYTES };
 export const CLOSE_UNAUTHENTICATED = 4001;
 export const CLOSE_FORBIDDEN = 4003;
 export const CLOSE_PROTOCOL_ERROR = 4400;
+/** minion and server share no protocol version: the minion gives up (no retry can help) */
+export const CLOSE_INCOMPATIBLE = 4426;
 export const CLOSE_REPLACED = 4409;
 /** the minion id is bound to another credential (docs/security.md, "Minion identity"): not fatal, retried later */
 export const CLOSE_ID_BOUND = 4403;
@@ -208,6 +211,7 @@ export function negotiateProtocol(minion: ProtocolRange, server: ProtocolRange =
     const advice = minion.max < server.min ? 'upgrade the minion' : 'upgrade the server';
     throw new ProtocolError(
       `incompatible minion protocol: minion speaks ${minion.min}..${minion.max}, server speaks ${server.min}..${server.max}; ${advice}`,
+      CLOSE_INCOMPATIBLE,
     );
   }
   return chosen;

@@ -14,9 +14,14 @@ import {
   type Grains, type MinionCommand, type MinionReport, type ReadinessSpec, type RunningProcess } from '../../actors/index.js';
 
 export class ProtocolError extends Error {
-  /** websocket close code for a protocol violation (DESIGN.md §8) */
-  readonly closeCode = 4400;
-  constructor(message: string) {
+  /**
+   * @param closeCode the websocket close code (protocol.ts CLOSE_*): 4400 for a violation,
+   * 4426 when the two sides share no protocol version (fatal for the minion)
+   */
+  constructor(
+    message: string,
+    readonly closeCode: number = 4400,
+  ) {
     super(message);
     this.name = 'ProtocolError';
   }

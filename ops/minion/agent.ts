@@ -27,6 +27,7 @@ import type { MinionCommand } from '../../actors/index.js';
 import {
   CLOSE_FORBIDDEN,
   CLOSE_ID_BOUND,
+  CLOSE_INCOMPATIBLE,
   CLOSE_REPLACED,
   CLOSE_UNAUTHENTICATED,
   decodeServerFrame,
@@ -370,7 +371,7 @@ export class MinionAgent {
       const reason = reasonBytes.toString();
       if (code === CLOSE_UNAUTHENTICATED) fatal = `unauthenticated: ${reason}`;
       else if (code === CLOSE_FORBIDDEN) fatal = `forbidden: ${reason}`;
-      else if (code === 4400 && reason.startsWith('incompatible')) fatal = reason;
+      else if (code === CLOSE_INCOMPATIBLE) fatal = reason;
       else if (code === CLOSE_REPLACED || code === CLOSE_ID_BOUND) return this.onIdLost(ws, code, reason);
       if (this.welcome) this.logger.warn({ code, reason }, 'minion disconnected');
       this.onClosed(ws, fatal);

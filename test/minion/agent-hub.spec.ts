@@ -365,23 +365,24 @@ describe('hub protocol errors', () => {
   const raw = (token = 'good') => new WebSocket(`${url.replace('http', 'ws')}/minion`, { headers: { authorization: `Bearer ${token}` } });
   const closed = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
 
-  it('closes 4400 on garbage, text frames, reports before hello, and incompatible versions', async () => {
-    const cases: [unknown, RegExp][] = [
-      [Buffer.from([0xc1, 0xff, 0x00]), /frame/],
-      ['hello', /text frame/],
-      [encodeFrame({ t: 'report', seq: 1, report: { kind: 'ready', tenant: 'acme', processKey: 'acme:w:0', runId: 'r', pid: 1 } }), /report before hello/],
+  it('closes 4400 on garbage, text frames and reports before hello, 4426 on incompatible versions', async () => {
+    const cases: [unknown, RegExp, number][] = [
+      [Buffer.from([0xc1, 0xff, 0x00]), /frame/, 4400],
+      ['hello', /text frame/, 4400],
+      [encodeFrame({ t: 'report', seq: 1, report: { kind: 'ready', tenant: 'acme', processKey: 'acme:w:0', runId: 'r', pid: 1 } }), /report before hello/, 4400],
       [
         encodeFrame({ t: 'hello', protocol: { min: 7, max: 9 }, id: 'x', version: '9', grains: { os: 'l', arch: 'a', hostname: 'h', cpus: 1, memory: 1, nodeVersion: '1' }, tenants: [], running: [] }),
         /incompatible minion protocol: minion speaks 7..9, server speaks 1..1/,
+        4426,
       ],
     ];
-    for (const [payload, reason] of cases) {
+    for (const [payload, reason, expected] of cases) {
       const ws = raw();
       await new Promise((resolve) => ws.once('open', resolve));
       const result = closed(ws);
       ws.send(payload as Buffer);
       const { code, reason: text } = await result;
-      expect(code).toBe(4400);
+      expect(code).toBe(expected);
       expect(text).toMatch(reason);
     }
   });
