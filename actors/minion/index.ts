@@ -18,3 +18,4 @@ export {
   wireSizeBound,
 } from './limits.js';
 export { tenantDefaultUid, TENANT_UID_BASE } from './tenant-uid.js';
+export { defaultMinionId } from './default-id.js';

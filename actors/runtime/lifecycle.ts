@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
 import { UnavailableError, type EventStore, type Position } from '../../store/index.js';
 import type { MinionPort, MinionReport, MinionReportSink, TenantAccountLookup } from '../minion/port.js';
@@ -9,6 +8,7 @@ import { ActorEngine, silentLogger, type ActorCell, type CommandContext, type Lo
 import type { LeaderLeaseKeeper } from './lease.js';
 import { MinionSink } from './sink.js';
 import { Supervisor, type ProcessStatsSample } from './supervisor.js';
+import { defaultMinionId } from '../minion/default-id.js';
 
 export interface ActorRuntimeOptions {
   store: EventStore;
@@ -82,7 +82,7 @@ export abstract class ActorRuntimeLifecycle {
       minions: options.minions,
       clock: this.clock,
       logger: this.logger,
-      localMinion: options.localMinion ?? hostname().toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 63),
+      localMinion: options.localMinion ?? defaultMinionId(),
       newId,
       maxBackoffMs: options.maxBackoffMs ?? 60_000,
       statsIntervalMs: options.statsIntervalMs ?? 60_000,

@@ -19,11 +19,10 @@
  * fight in a tight loop.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import type { MinionCommand } from '../../actors/index.js';
+import { defaultMinionId, type MinionCommand } from '../../actors/index.js';
 import {
   CLOSE_FORBIDDEN,
   CLOSE_ID_BOUND,
@@ -84,15 +83,6 @@ export interface AgentResult {
   fatal: string | null;
 }
 
-/** A valid minion id (DESIGN.md §3 names) derived from the host name. */
-export function defaultMinionId(host = hostname()): string {
-  const id = host
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/^[^a-z0-9]+/, '')
-    .slice(0, 63);
-  return id || 'minion';
-}
 
 /** `http://h:8080` -> `ws://h:8080/minion`; an explicit path is kept. */
 export function minionUrl(server: string): string {
