@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { CorralError } from '../../store/index.js';
-import { requestJson, resolveServerTarget, sleep, type ServerTarget } from './client.js';
+import { requestJson, resolveServerTarget, SERVER_FLAGS, sleep, type ServerTarget } from './client.js';
 import { resolveTenant } from './jobs.js';
 import { parseFlags, UsageError } from './usage.js';
 
@@ -15,9 +15,7 @@ export const usage = 'corral events [--server URL] [--token T] [--tenant T] [--s
  */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
-    server: { type: 'string' },
-    token: { type: 'string' },
-    'data-dir': { type: 'string' },
+    ...SERVER_FLAGS,
     tenant: { type: 'string' },
     select: { type: 'string' },
     filter: { type: 'string' },

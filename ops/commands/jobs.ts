@@ -1,5 +1,5 @@
 import { isValidName } from '../../store/index.js';
-import { requestJson, resolveServerTarget, sleep, type ServerTarget } from './client.js';
+import { requestJson, resolveServerTarget, SERVER_FLAGS, sleep, type ServerTarget } from './client.js';
 import { integerFlag, parseFlags, UsageError } from './usage.js';
 
 export const usage = 'corral jobs run [--server URL] [--token T] [--tenant T] --tgt TGT [--tgt-type glob|list|grain] [--timeout MS] [--json] FUN [ARGS...]';
@@ -57,9 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     argv,
     {
-      server: { type: 'string' },
-      token: { type: 'string' },
-      'data-dir': { type: 'string' },
+      ...SERVER_FLAGS,
       tenant: { type: 'string' },
       tgt: { type: 'string' },
       'tgt-type': { type: 'string' },
