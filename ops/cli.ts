@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, Command> = {
   events: { summary: 'print (and follow) the event history as NDJSON', load: () => import('./commands/events.js') },
   ps: { summary: 'list processes: state, pid, uptime, restarts, CPU, memory', load: ps },
   status: { summary: 'the same as ps', load: ps, aliasOf: 'ps' },
+  logs: { summary: "print (and follow) a process's or a watcher's log lines", load: () => import('./commands/logs.js') },
 };
 
 async function help(): Promise<string> {
