@@ -26,6 +26,12 @@ export const COMMANDS: Record<string, Command> = {
   events: { summary: 'print (and follow) the event history as NDJSON', load: () => import('./commands/events.js') },
   ps: { summary: 'list processes: state, pid, uptime, restarts, CPU, memory', load: ps },
   status: { summary: 'the same as ps', load: ps, aliasOf: 'ps' },
+  start: { summary: "start a watcher's processes", load: () => import('./commands/start.js') },
+  stop: { summary: "stop a watcher's processes", load: () => import('./commands/stop.js') },
+  restart: { summary: 'restart a watcher (or one slot): new processes', load: () => import('./commands/restart.js') },
+  reload: { summary: 'rolling restart, each new process ready before the old one stops', load: () => import('./commands/reload.js') },
+  kill: { summary: 'send a signal to a process (or every slot of a watcher)', load: () => import('./commands/kill.js') },
+  scale: { summary: "set a watcher's number of processes", load: () => import('./commands/scale.js') },
   logs: { summary: "print (and follow) a process's or a watcher's log lines", load: () => import('./commands/logs.js') },
 };
 

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CORRAL_BIN, REPO_ROOT, runCorral, type ServerProcess } from '../support/index.js';
 
-export { api, cleanupCorral, processes, startCorral, waitRunning } from '../supervision/support.js';
+export { api, cleanupCorral, pidAlive, processes, startCorral, waitRunning } from '../supervision/support.js';
 
 /** `corral ARGS --data-dir <the server's>` to completion. */
 export const corral = (server: ServerProcess, args: string[], timeoutMs = 60_000) => runCorral([...args, '--data-dir', server.dataDir], { timeoutMs });
