@@ -32,6 +32,8 @@ export const COMMANDS: Record<string, Command> = {
   reload: { summary: 'rolling restart, each new process ready before the old one stops', load: () => import('./commands/reload.js') },
   kill: { summary: 'send a signal to a process (or every slot of a watcher)', load: () => import('./commands/kill.js') },
   scale: { summary: "set a watcher's number of processes", load: () => import('./commands/scale.js') },
+  add: { summary: 'create a watcher running CMD', load: () => import('./commands/add.js') },
+  rm: { summary: 'destroy a watcher and its processes', load: () => import('./commands/rm.js') },
   logs: { summary: "print (and follow) a process's or a watcher's log lines", load: () => import('./commands/logs.js') },
 };
 

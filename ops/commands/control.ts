@@ -17,7 +17,8 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 export interface ControlRequest {
   server: ServerTarget;
   target: ProcessTarget;
-  watcher: WatcherInfo;
+  /** null for a watcher the command creates */
+  watcher: WatcherInfo | null;
   /** the processes before the command */
   before: ProcessView[];
 }
@@ -31,6 +32,8 @@ export interface ControlPlan {
   waitingFor: string;
   /** a line printed before the per-slot changes */
   headline?(after: ProcessSnapshot, request: ControlRequest): string;
+  /** the command creates the watcher: only its tenant must exist */
+  createsWatcher?: true;
 }
 
 /** Parses the common flags and the target, sends the command, waits and prints. */
@@ -38,7 +41,7 @@ export async function runControl(
   argv: string[],
   shape: TargetShape,
   plan: (input: { target: ProcessTarget; values: Record<string, unknown>; extra: string[] }) => ControlPlan,
-  options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {},
+  options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {},
 ): Promise<number> {
   const { values, positionals } = parseFlags(argv, { ...CONTROL_FLAGS, ...options }, true);
   const [text, ...extra] = positionals;
@@ -46,8 +49,8 @@ export async function runControl(
   const timeoutMs = integerFlag(values.timeout as string | undefined, '--timeout', 1, 86_400_000) ?? DEFAULT_TIMEOUT_MS;
   const steps = plan({ target, values, extra });
   const server = resolveServerTarget(values as { server?: string; token?: string; 'data-dir'?: string });
-  const watcher = (await checkTarget(server, target))!;
-  const request: ControlRequest = { server, target, watcher, before: (await readProcesses(server, target)).processes };
+  const watcher = await checkTarget(server, steps.createsWatcher ? { tenant: target.tenant } : target);
+  const request: ControlRequest = { server, target, watcher, before: watcher ? (await readProcesses(server, target)).processes : [] };
   const position = await steps.send(request);
   const key = targetKey(target);
   if (values['no-wait']) {

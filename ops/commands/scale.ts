@@ -15,8 +15,8 @@ export async function run(argv: string[]): Promise<number> {
     return {
       waitingFor: `${count} process(es)`,
       send: ({ server, target }) => postCommand(server, watcherPath(target), { numprocesses: count }, 'PATCH'),
-      settled: (snapshot, { watcher }) => snapshot.processes.length === count && (!watcher.active || snapshot.processes.every((p) => p.state === 'running')),
-      headline: (after, { target, watcher }) => `${target.tenant}:${target.watcher}: ${watcher.numprocesses} → ${after.processes.length} process(es)`,
+      settled: (snapshot, { watcher }) => snapshot.processes.length === count && (!watcher!.active || snapshot.processes.every((p) => p.state === 'running')),
+      headline: (after, { target, watcher }) => `${target.tenant}:${target.watcher}: ${watcher!.numprocesses} → ${after.processes.length} process(es)`,
     };
   });
 }

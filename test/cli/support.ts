@@ -5,8 +5,10 @@ import { CORRAL_BIN, REPO_ROOT, runCorral, type ServerProcess } from '../support
 
 export { api, cleanupCorral, pidAlive, processes, startCorral, waitRunning } from '../supervision/support.js';
 
-/** `corral ARGS --data-dir <the server's>` to completion. */
-export const corral = (server: ServerProcess, args: string[], timeoutMs = 60_000) => runCorral([...args, '--data-dir', server.dataDir], { timeoutMs });
+/** `corral COMMAND --data-dir <the server's> ARGS...` (before any `--`), to completion. */
+export const corral = (server: ServerProcess, args: string[], timeoutMs = 60_000) => runCorral(withDataDir(server, args), { timeoutMs });
+
+const withDataDir = (server: ServerProcess, [command, ...rest]: string[]): string[] => [command!, '--data-dir', server.dataDir, ...rest];
 
 /** A long-running `corral` (logs -f, ps --watch): its output so far, and its exit code once it ends. */
 export interface RunningCorral {
@@ -16,7 +18,7 @@ export interface RunningCorral {
 }
 
 export function spawnCorral(server: ServerProcess, args: string[]): RunningCorral {
-  const child = spawn(process.execPath, [CORRAL_BIN, ...args, '--data-dir', server.dataDir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CORRAL_BIN, ...withDataDir(server, args)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
