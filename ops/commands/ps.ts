@@ -1,5 +1,6 @@
 import { requestJson, resolveServerTarget, SERVER_FLAGS, type ServerTarget } from './client.js';
 import { formatBytes, formatUptime, readProcesses, type ProcessView } from './processes.js';
+import { alignColumns } from './table.js';
 import { checkTarget, parseTarget, type ProcessTarget } from './targets.js';
 import { parseFlags, UsageError } from './usage.js';
 
@@ -52,21 +53,13 @@ function row(p: ProcessView, now: number): string[] {
   ];
 }
 
-/** Columns padded to their widest cell; the state coloured after padding, so colour codes do not count as width. */
+/** The table; on a terminal the header bold and the state coloured. */
 export function renderTable(processes: ProcessView[], colour: boolean, now = Date.now()): string {
   const rows = [HEADER, ...processes.map((p) => row(p, now))];
-  const widths = HEADER.map((_, column) => Math.max(...rows.map((cells) => cells[column]!.length)));
-  const lines = rows.map((cells, index) =>
-    cells
-      .map((cell, column) => {
-        const padded = column === cells.length - 1 ? cell : cell.padEnd(widths[column]!);
-        if (!colour) return padded;
-        if (index === 0) return `\u001b[1m${padded}\u001b[0m`;
-        const code = column === 1 ? STATE_COLOUR[processes[index - 1]!.state] : undefined;
-        return code ? `\u001b[${code}m${padded}\u001b[0m` : padded;
-      })
-      .join('  ')
-      .trimEnd(),
-  );
-  return `${lines.join('\n')}\n`;
+  if (!colour) return alignColumns(rows);
+  return alignColumns(rows, (padded, index, column) => {
+    if (index === 0) return `\u001b[1m${padded}\u001b[0m`;
+    const code = column === 1 ? STATE_COLOUR[processes[index - 1]!.state] : undefined;
+    return code ? `\u001b[${code}m${padded}\u001b[0m` : padded;
+  });
 }
