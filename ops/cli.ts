@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, Command> = {
   ctl: { summary: 'control a running server through <dataDir>/corral.sock', load: () => import('./commands/ctl.js') },
   jobs: { summary: 'run a job on minions and print their returns', load: () => import('./commands/jobs.js') },
   events: { summary: 'print (and follow) the event history as NDJSON', load: () => import('./commands/events.js') },
+  completion: { summary: 'print a bash or zsh completion script', load: () => import('./commands/completion.js') },
   ps: { summary: 'list processes: state, pid, uptime, restarts, CPU, memory', load: ps },
   status: { summary: 'the same as ps', load: ps, aliasOf: 'ps' },
   start: { summary: "start a watcher's processes", load: () => import('./commands/start.js') },
