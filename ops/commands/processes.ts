@@ -13,6 +13,13 @@ export interface ProcessSnapshot {
 
 const POLL_MS = 100;
 
+/** Rows in the order ps prints them: by tenant, watcher, then slot (numerically). */
+export function compareProcesses(a: ProcessView, b: ProcessView): number {
+  if (a.tenant !== b.tenant) return a.tenant < b.tenant ? -1 : 1;
+  if (a.watcher !== b.watcher) return a.watcher < b.watcher ? -1 : 1;
+  return a.slot - b.slot;
+}
+
 /** `GET .../processes`, narrowed on the server to the target's watcher and slot; sorted by watcher, then slot. */
 export async function readProcesses(server: ServerTarget, target: ProcessTarget): Promise<ProcessSnapshot> {
   const clauses: string[] = [];
@@ -21,7 +28,7 @@ export async function readProcesses(server: ServerTarget, target: ProcessTarget)
   const filter = clauses.length > 1 ? `And(${clauses.join(',')})` : clauses[0];
   const query = filter === undefined ? '' : `?${new URLSearchParams({ filter })}`;
   const page = (await requestJson(server, 'GET', `/api/v1/tenants/${target.tenant}/processes${query}`)) as { items: ProcessView[]; position: number };
-  const processes = page.items.sort((a, b) => (a.watcher === b.watcher ? a.slot - b.slot : a.watcher < b.watcher ? -1 : 1));
+  const processes = page.items.sort(compareProcesses);
   return { position: page.position, processes };
 }
 

@@ -4,7 +4,7 @@ import { alignColumns } from './table.js';
 import { checkTarget, parseTarget, type ProcessTarget } from './targets.js';
 import { parseFlags, UsageError } from './usage.js';
 
-export const usage = 'corral ps [--server URL] [--token T] [--json] [TENANT[:WATCHER[:SLOT]]]   (alias: corral status)';
+export const usage = 'corral ps [--server URL] [--token T] [--json] [--watch] [TENANT[:WATCHER[:SLOT]]]   (alias: corral status)';
 
 const HEADER = ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU', 'MEM'];
 
@@ -17,22 +17,27 @@ const STATE_COLOUR: Record<string, string> = { running: '32', starting: '33', st
  * Colours only on a terminal, and never with NO_COLOR set (https://no-color.org).
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...SERVER_FLAGS, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(argv, { ...SERVER_FLAGS, json: { type: 'boolean' }, watch: { type: 'boolean' } }, true);
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
   const given = positionals[0] === undefined ? undefined : parseTarget(positionals[0], { least: 'tenant', most: 'slot' });
   const server = resolveServerTarget(values);
   const processes: ProcessView[] = [];
+  /** the view position each tenant's rows were read at */
+  const readAt = new Map<string, number>();
   for (const target of given ? [given] : await visibleTenants(server)) {
     if (given) await checkTarget(server, target);
-    processes.push(...(await readProcesses(server, target)).processes);
-  }
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(processes)}\n`);
-    return 0;
+    const snapshot = await readProcesses(server, target);
+    processes.push(...snapshot.processes);
+    readAt.set(target.tenant, snapshot.position);
   }
   const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
-  process.stdout.write(renderTable(processes, colour));
-  return 0;
+  const render = (list: ProcessView[]): string => (values.json ? `${JSON.stringify(list)}\n` : renderTable(list, colour));
+  if (!values.watch) {
+    process.stdout.write(render(processes));
+    return 0;
+  }
+  const { watchProcesses } = await import('./ps-watch.js');
+  return watchProcesses(server, given, processes, readAt, render, process.stdout.isTTY === true);
 }
 
 async function visibleTenants(server: ServerTarget): Promise<ProcessTarget[]> {

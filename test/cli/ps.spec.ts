@@ -1,8 +1,8 @@
 // `corral ps`: one row per process with the pids of the processes view, --json the view
 // objects themselves, and errors that name the unknown tenant, watcher or slot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerProcess } from '../support/index.js';
-import { cleanupCorral, corral, processes, startCorral, waitRunning } from './support.js';
+import { waitFor, type ServerProcess } from '../support/index.js';
+import { cleanupCorral, corral, processes, spawnCorral, startCorral, waitRunning } from './support.js';
 
 let server: ServerProcess;
 beforeAll(async () => {
@@ -42,6 +42,25 @@ describe('corral ps', () => {
     expect(printed.map((p) => [p.key, p.pid, p.state, p.runId])).toEqual(view.map((p) => [p.key, p.pid, p.state, (p as unknown as { runId: string }).runId]));
     const one = JSON.parse((await corral(server, ['ps', '--json', 'acme:web:1'])).stdout) as { key: string }[];
     expect(one.map((p) => p.key)).toEqual(['acme:web:1']);
+  }, 60_000);
+
+  it('--watch redraws from the websocket when the processes change, and exits 0 on Ctrl-C', async () => {
+    const before = await processes(server, 'acme', 'web');
+    const watcher = spawnCorral(server, ['ps', '--watch', '--json', 'acme:web']);
+    const tables = (): { key: string; pid: number | null; state: string }[][] =>
+      watcher.output().split('\n').filter((line) => line.startsWith('[')).map((line) => JSON.parse(line) as { key: string; pid: number | null; state: string }[]);
+    await waitFor(() => tables().length >= 1, { timeoutMs: 20_000, description: `the first table in ${watcher.output()}` });
+    expect(tables()[0]!.map((p) => p.pid)).toEqual(before.map((p) => p.pid));
+    const restarted = await corral(server, ['restart', 'acme:web']);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const after = await processes(server, 'acme', 'web');
+    // the last table shows the new pids (redraws are throttled: the states in between may be merged)
+    await waitFor(() => JSON.stringify(tables().at(-1)!.map((p) => p.pid)) === JSON.stringify(after.map((p) => p.pid)), {
+      timeoutMs: 5000,
+      description: `the new pids ${after.map((p) => p.pid).join(',')} in ${watcher.output()}`,
+    });
+    watcher.child.kill('SIGINT');
+    expect(await watcher.exited, watcher.output()).toBe(0);
   }, 60_000);
 
   it('names the unknown tenant, watcher or slot (exit 1), and a malformed target is a usage error (exit 2)', async () => {
