@@ -1,5 +1,7 @@
 import { CONTROL_USAGE, noExtraArguments, postCommand, processPath, runControl } from './control.js';
+import { CorralError } from '../../store/index.js';
 import { describeProcess } from './processes.js';
+import { targetKey } from './targets.js';
 
 export const usage = `corral kill ${CONTROL_USAGE} [-s|--signal SIGNAL] TENANT:WATCHER[:SLOT]`;
 
@@ -26,13 +28,16 @@ export async function run(argv: string[]): Promise<number> {
       return {
         waitingFor: fatal ? 'the old processes to exit' : `the ${signal} to be recorded`,
         send: async ({ server, before }) => {
+          // a watcher's slots without a process (stopped, backing off) have nothing to signal
+          const live = target.slot === undefined ? before.filter((p) => p.pid !== null) : before;
+          if (live.length === 0) throw new CorralError('not-found', `${targetKey(target)} has no running process to signal`, { target: targetKey(target) });
           let last: number | null = null;
-          for (const process of before) last = Math.max(last ?? 0, (await postCommand(server, `${processPath(target, process.slot)}/kill`, { signal })) ?? 0);
+          for (const process of live) last = Math.max(last ?? 0, (await postCommand(server, `${processPath(target, process.slot)}/kill`, { signal })) ?? 0);
           return last;
         },
         // the pid each slot had is gone (exited, or already replaced by the restart policy)
         settled: (snapshot, { before }) => !fatal || snapshot.processes.every((p) => before.every((old) => old.key !== p.key || old.pid === null || p.pid !== old.pid)),
-        headline: (_after, { before }) => before.map((p) => `${p.key}: ${signal} sent to ${describeProcess(p)}`).join('\n'),
+        headline: (_after, { before }) => before.filter((p) => target.slot !== undefined || p.pid !== null).map((p) => `${p.key}: ${signal} sent to ${describeProcess(p)}`).join('\n'),
       };
     },
     { signal: { type: 'string', short: 's' } },
