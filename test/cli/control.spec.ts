@@ -102,4 +102,11 @@ describe('corral restart, stop, start, reload, kill, scale', () => {
     expect((await corral(server, ['scale', 'acme:web', 'many'])).code).toBe(2);
     expect((await corral(server, ['stop', 'acme:web:0'])).code).toBe(2);
   }, 60_000);
+
+  it('kill of a watcher with nothing running says so (exit 1)', async () => {
+    expect((await corral(server, ['stop', 'acme:web'])).code).toBe(0);
+    const result = await corral(server, ['kill', 'acme:web']);
+    expect([result.code, result.stderr.trim()]).toEqual([1, 'corral kill: acme:web has no running process to signal']);
+    expect((await corral(server, ['start', 'acme:web'])).code).toBe(0);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 // `corral ps`: one row per process with the pids of the processes view, --json the view
 // objects themselves, and errors that name the unknown tenant, watcher or slot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type ServerProcess } from '../support/index.js';
+import { runCorral, waitFor, type ServerProcess } from '../support/index.js';
 import { cleanupCorral, corral, processes, spawnCorral, startCorral, waitRunning } from './support.js';
 
 let server: ServerProcess;
@@ -73,6 +73,9 @@ describe('corral ps', () => {
     const slot = await corral(server, ['ps', 'acme:web:5']);
     expect(slot.code).toBe(1);
     expect(slot.stderr).toContain('unknown slot 5 of acme:web');
+    const help = await runCorral(['help', 'ps']);
+    expect([help.code, help.stdout.startsWith('usage: corral ps ')]).toEqual([0, true]);
+    expect((await runCorral(['help', 'nope'])).code).toBe(2);
     const malformed = await corral(server, ['ps', 'acme:web:0:1']);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toMatch(/expected TENANT or TENANT:WATCHER or TENANT:WATCHER:SLOT/);
