@@ -8,6 +8,13 @@ export interface ServerTarget {
   token: string;
 }
 
+/** The flags every command that talks to a server takes (spread into its parseFlags options). */
+export const SERVER_FLAGS = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  'data-dir': { type: 'string' },
+} as const;
+
 /**
  * `--server`/`--token`, else CORRAL_SERVER/CORRAL_TOKEN, else the local server of
  * `./.corral` (or `--data-dir`/CORRAL_DATA_DIR): its `server.json` URL and `admin.token`.

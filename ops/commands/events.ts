@@ -1,7 +1,7 @@
-import WebSocket from 'ws';
 import { CorralError } from '../../store/index.js';
-import { requestJson, resolveServerTarget, sleep, type ServerTarget } from './client.js';
+import { requestJson, resolveServerTarget, SERVER_FLAGS, sleep, type ServerTarget } from './client.js';
 import { resolveTenant } from './jobs.js';
+import { NoWebsocket, subscribe } from './subscribe.js';
 import { parseFlags, UsageError } from './usage.js';
 
 export const usage = 'corral events [--server URL] [--token T] [--tenant T] [--select SPEC] [--filter EXPR] [--from start|now|POS] [--follow]';
@@ -15,9 +15,7 @@ export const usage = 'corral events [--server URL] [--token T] [--tenant T] [--s
  */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
-    server: { type: 'string' },
-    token: { type: 'string' },
-    'data-dir': { type: 'string' },
+    ...SERVER_FLAGS,
     tenant: { type: 'string' },
     select: { type: 'string' },
     filter: { type: 'string' },
@@ -54,8 +52,6 @@ export async function run(argv: string[]): Promise<number> {
     return poll(target, tenant, last < 0 ? await headOf(target, tenant) : last, values.select, values.filter);
   }
 }
-
-class NoWebsocket extends Error {}
 
 let interrupted = false;
 const interruptListeners = new Set<() => void>();
@@ -109,41 +105,18 @@ async function printHistory(target: ServerTarget, tenant: string, after: number,
   return Math.max(last, head);
 }
 
-function follow(target: ServerTarget, tenant: string, after: number, select?: string, filter?: string): Promise<number> {
-  const url = `${target.url.replace(/^http/, 'ws')}/ws`;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, 'corral.v1.json', { headers: { authorization: `Bearer ${target.token}` } });
-    const stop = (): void => ws.close(1000);
-    interruptListeners.add(stop);
-    if (interrupted) return resolve(0);
-    ws.on('open', () => {
-      const frame: Record<string, unknown> = { op: 'sub', id: 'events', select: select ?? `*.*.*`, from: after < 0 ? 'now' : after };
-      if (filter) frame.filter = filter;
-      ws.send(JSON.stringify(frame));
-    });
-    ws.on('message', (data) => {
-      const message = JSON.parse(String(data)) as Record<string, unknown> | Record<string, unknown>[];
-      for (const item of Array.isArray(message) ? message : [message]) {
-        if (item.op === 'event' && (item.tenant === tenant || item.tenant === undefined)) {
-          const { op: _op, sub: _sub, pos, object: _object, original: _original, ...event } = item;
-          process.stdout.write(`${JSON.stringify({ position: pos, ...event })}\n`);
-        } else if (item.op === 'error') {
-          ws.close(1000);
-          reject(new CorralError('bad-request', `subscription refused: ${String(item.message ?? JSON.stringify(item))}`));
-        } else if (item.op === 'lagged') {
-          process.stderr.write(`corral events: lagged at ${String(item.pos)}; the server catches up from the store\n`);
-        }
-      }
-    });
-    ws.on('close', (code) => {
-      interruptListeners.delete(stop);
-      if (code === 1000 || code === 1005 || interrupted) resolve(0);
-      else reject(new CorralError('unavailable', `the websocket closed with ${code}`));
-    });
-    ws.on('unexpected-response', (_request, response) => {
-      ws.terminate();
-      reject(response.statusCode === 404 ? new NoWebsocket('no /ws on this server') : new CorralError('unavailable', `websocket ${url}: HTTP ${response.statusCode}`));
-    });
-    ws.on('error', (error) => (interrupted ? resolve(0) : reject(new CorralError('unavailable', `websocket ${url}: ${error.message}`))));
-  });
+async function follow(target: ServerTarget, tenant: string, after: number, select?: string, filter?: string): Promise<number> {
+  if (interrupted) return 0;
+  const subscription = subscribe(target, { select: select ?? '*.*.*', from: after < 0 ? 'now' : after, ...(filter ? { filter } : {}) }, (item) => {
+    if (item.tenant !== tenant && item.tenant !== undefined) return;
+    const { op: _op, sub: _sub, pos, object: _object, original: _original, ...event } = item;
+    process.stdout.write(`${JSON.stringify({ position: pos, ...event })}\n`);
+  }, 'corral events');
+  interruptListeners.add(subscription.close);
+  try {
+    await subscription.done;
+  } finally {
+    interruptListeners.delete(subscription.close);
+  }
+  return 0;
 }

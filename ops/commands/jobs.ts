@@ -1,13 +1,17 @@
 import { isValidName } from '../../store/index.js';
-import { requestJson, resolveServerTarget, sleep, type ServerTarget } from './client.js';
+import { requestJson, resolveServerTarget, SERVER_FLAGS, sleep, type ServerTarget } from './client.js';
 import { integerFlag, parseFlags, UsageError } from './usage.js';
 
-export const usage = 'corral jobs run [--server URL] [--token T] [--tenant T] --tgt TGT [--tgt-type glob|list|grain] [--timeout MS] [--json] FUN [ARGS...]';
+export const usage = [
+  'corral jobs run [--server URL] [--token T] [--tenant T] --tgt TGT [--tgt-type glob|list|grain] [--timeout MS] [--json] FUN [ARGS...]',
+  'corral jobs list [--server URL] [--token T] [--tenant T] [--json]',
+  'corral jobs show [--server URL] [--token T] [--tenant T] [--json] JID',
+].join('\n  ');
 
 const POLL_MS = 100;
 const FINISHED = new Set(['complete', 'failed', 'timeout', 'cancelled']);
 
-interface MinionResult {
+export interface MinionResult {
   state: 'pending' | 'returned' | 'timeout';
   return?: unknown;
   retcode?: number;
@@ -25,6 +29,13 @@ export function parseJobArgument(text: string): unknown {
     }
   }
   return text;
+}
+
+/** One minion's result as `jobs run` and `jobs show` print it. */
+export function formatMinionResult(minion: string, result: MinionResult): string {
+  if (result.state === 'pending') return `${minion}: pending`;
+  if (result.state === 'timeout') return `${minion}: TIMEOUT (no return)`;
+  return `${minion}: ${result.success ? 'ok' : 'FAILED'} retcode=${result.retcode} (${result.durationMs ?? 0} ms)\n  ${describeReturn(result.return).replace(/\n/g, '\n  ')}`;
 }
 
 function describeReturn(value: unknown): string {
@@ -57,9 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     argv,
     {
-      server: { type: 'string' },
-      token: { type: 'string' },
-      'data-dir': { type: 'string' },
+      ...SERVER_FLAGS,
       tenant: { type: 'string' },
       tgt: { type: 'string' },
       'tgt-type': { type: 'string' },
@@ -69,7 +78,12 @@ export async function run(argv: string[]): Promise<number> {
     true,
   );
   const [sub, fun, ...rawArgs] = positionals;
-  if (sub !== 'run') throw new UsageError(sub === undefined ? 'a subcommand is needed: run' : `unknown jobs subcommand ${JSON.stringify(sub)}: expected run`);
+  if (sub === 'list' || sub === 'show') {
+    if (values.tgt !== undefined || values['tgt-type'] !== undefined || values.timeout !== undefined) throw new UsageError(`--tgt, --tgt-type and --timeout are for jobs run, not jobs ${sub}`);
+    const { listJobs, showJob } = await import('./jobs-read.js');
+    return sub === 'list' ? listJobs(values, positionals.slice(1)) : showJob(values, positionals.slice(1));
+  }
+  if (sub !== 'run') throw new UsageError(sub === undefined ? 'a subcommand is needed: run, list or show' : `unknown jobs subcommand ${JSON.stringify(sub)}: expected run, list or show`);
   if (!fun) throw new UsageError('the function to run is missing (e.g. test.ping, cmd.run)');
   if (values.tgt === undefined) throw new UsageError('--tgt is required (e.g. --tgt "*")');
   const tgtType = values['tgt-type'] ?? 'glob';
@@ -101,8 +115,7 @@ export async function run(argv: string[]): Promise<number> {
       if (result.state === 'pending' || printed.has(minion)) continue;
       printed.add(minion);
       if (values.json) out(JSON.stringify({ minion, ...result }));
-      else if (result.state === 'timeout') out(`${minion}: TIMEOUT (no return)`);
-      else out(`${minion}: ${result.success ? 'ok' : 'FAILED'} retcode=${result.retcode} (${result.durationMs ?? 0} ms)\n  ${describeReturn(result.return).replace(/\n/g, '\n  ')}`);
+      else out(formatMinionResult(minion, result));
     }
     // a cancelled job leaves the minions that had not answered `pending`
     if (job && FINISHED.has(job.state) && (job.state === 'cancelled' || Object.values(job.minions).every((result) => result.state !== 'pending'))) break;

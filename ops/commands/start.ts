@@ -1,0 +1,4 @@
+import { watcherActionCommand } from './control.js';
+
+/** `corral start`: see watcherActionCommand in control.ts. */
+export const { usage, run } = watcherActionCommand('start');

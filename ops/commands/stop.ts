@@ -1,0 +1,4 @@
+import { watcherActionCommand } from './control.js';
+
+/** `corral stop`: see watcherActionCommand in control.ts. */
+export const { usage, run } = watcherActionCommand('stop');
