@@ -5,76 +5,53 @@ import { readdirSync, readFileSync } from 'node:fs';
  * nobody reads their output or reports their exit. The next minion with the same id stops
  * them before it says hello, so the server, which then hears of no run, replaces each slot
  * once: exactly `numprocesses` afterwards, never the old ones beside new ones (ops/minion/README.md,
- * "When a minion dies"). A process is one of ours when its environment carries
- * `CORRAL_MINION=<id>` (every run gets it, and its children inherit it), and orphaned when no
- * ancestor is a live `corral minion` process of that id (nor the sweeping process itself): the
- * runs of a minion that is alive are never touched.
+ * "When a minion dies"). Every run's environment names its minion, `CORRAL_MINION=<id>` and
+ * `CORRAL_MINION_PID=<pid>`, and its children inherit both: a process is an orphan of this id
+ * when the process that spawned it no longer runs. A run whose minion is alive, or whose
+ * minion's pid was reused by another process, is never touched.
  */
 export const MINION_ENV = 'CORRAL_MINION';
+export const MINION_PID_ENV = 'CORRAL_MINION_PID';
 
 export interface ProcessInfo {
   pid: number;
-  ppid: number;
   pgid: number;
-  /** argv joined by spaces ('' for kernel threads) */
-  command: string;
-  /** whether its environment carries `CORRAL_MINION=<id>` */
-  marked: boolean;
+  /** the minion that spawned it (`CORRAL_MINION_PID`), when its environment names this id; else null */
+  minionPid: number | null;
 }
 
-/** The processes of this machine as /proc shows them (Linux; elsewhere none). */
-export function readProcessTable(minionId: string): Map<number, ProcessInfo> {
-  const table = new Map<number, ProcessInfo>();
+/** The processes of this machine that a minion of this id spawned, as /proc shows them (Linux; elsewhere none). */
+export function readProcessTable(minionId: string): ProcessInfo[] {
+  const found: ProcessInfo[] = [];
   let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {
-    return table;
+    return found;
   }
   const marker = `${MINION_ENV}=${minionId}`;
+  const owner = `${MINION_PID_ENV}=`;
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (!environ.includes(marker)) continue;
+      const ownerEntry = environ.find((entry) => entry.startsWith(owner));
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // the command name is in parentheses and may contain spaces: the fields start after the last ')'
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      let marked = false;
-      try {
-        marked = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker);
-      } catch {
-        // another user's process: not one of ours
-      }
-      table.set(pid, { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), command, marked });
+      found.push({ pid, pgid: Number(fields[2]), minionPid: ownerEntry === undefined ? null : Number(ownerEntry.slice(owner.length)) });
     } catch {
-      // exited while we looked
+      // exited while we looked, or another user's process: not one of ours
     }
   }
-  return table;
+  return found;
 }
 
-const isMinion = (info: ProcessInfo | undefined, minionId: string): boolean =>
-  info !== undefined && / minion( |$)/.test(` ${info.command}`) && info.command.includes(minionId);
-
-/** The marked processes none of whose ancestors is a live minion of this id or `self`. */
-export function orphansOf(table: ReadonlyMap<number, ProcessInfo>, minionId: string, self: number): ProcessInfo[] {
-  const orphans: ProcessInfo[] = [];
-  for (const info of table.values()) {
-    if (!info.marked || info.pid === self) continue;
-    let owned = false;
-    const seen = new Set<number>();
-    for (let parent = table.get(info.ppid); parent !== undefined && !seen.has(parent.pid); parent = table.get(parent.ppid)) {
-      seen.add(parent.pid);
-      // under this very process (an agent embedded in a test), or under a live minion of the id
-      if (parent.pid === self || isMinion(parent, minionId)) {
-        owned = true;
-        break;
-      }
-    }
-    if (!owned) orphans.push(info);
-  }
-  return orphans;
+/** The processes of `table` whose minion no longer runs (`self`, the sweeping minion, counts as running). */
+export function orphansOf(table: readonly ProcessInfo[], self: number, alive: (pid: number) => boolean = isAlive): ProcessInfo[] {
+  return table.filter((info) => info.pid !== self && info.minionPid !== null && info.minionPid !== self && !alive(info.minionPid));
 }
 
 /**
@@ -83,7 +60,7 @@ export function orphansOf(table: ReadonlyMap<number, ProcessInfo>, minionId: str
  */
 export async function stopOrphans(minionId: string, options: { graceMs?: number; self?: number } = {}): Promise<number[]> {
   const self = options.self ?? process.pid;
-  const orphans = orphansOf(readProcessTable(minionId), minionId, self);
+  const orphans = orphansOf(readProcessTable(minionId), self);
   if (orphans.length === 0) return [];
   const signal = (name: NodeJS.Signals): void => {
     for (const orphan of orphans) {

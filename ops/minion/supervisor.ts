@@ -26,7 +26,7 @@ import { processGroupAlive, processGroupHasLiveMembers, readCpuTimes, readPeakRs
 import { startReadinessProbe } from './readiness.js';
 import { silentLogger, type MinionLogger } from './logger.js';
 import { accountSpawnOptions, createAccountResolver, type AccountResolver, type RunAccount } from './accounts.js';
-import { MINION_ENV } from './orphans.js';
+import { MINION_ENV, MINION_PID_ENV } from './orphans.js';
 
 export interface SupervisorOptions {
   /** where reports go (the agent's outbox; a test's array) */
@@ -162,7 +162,7 @@ export class Supervisor {
       CORRAL_TENANT: tenant,
       CORRAL_PROCESS_KEY: processKey,
       CORRAL_RUN_ID: runId,
-      ...(this.options.minionId === undefined ? {} : { [MINION_ENV]: this.options.minionId }),
+      ...(this.options.minionId === undefined ? {} : { [MINION_ENV]: this.options.minionId, [MINION_PID_ENV]: String(process.pid) }),
     };
     if (notify) env.CORRAL_NOTIFY_FD = '3';
     let child: ChildProcess;
