@@ -14,7 +14,6 @@ export type { ChangesAfterOptions } from './engine/history.js';
 // Pull-based history readers (catch-up sockets, audit routes): page the log, fold from `engine.stateAt`.
 export { readEventPage, type EventPage } from './engine/history.js';
 export { toChange, foldToChange, type FoldErrorHandler } from './engine/changes.js';
-export type { ProjectionLogger } from './engine/logger.js';
 export { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, encodeSnapshot, decodeSnapshot, snapshotFileName } from './engine/snapshot-files.js';
 
 export { foldEvent, logChangeObject } from './views/fold.js';

@@ -8,3 +8,4 @@ export { MemoryEventStore, openMemoryStore, type MemoryStoreOptions } from './me
 export { uuidv7, uuidv7Time, UUID_PATTERN } from './uuid.js';
 // The embedded backend is loaded on demand by openStore (it pulls in the native lmdb addon).
 export type { EmbeddedEventStore, EmbeddedStoreOptions } from './embedded/index.js';
+export { silentLogger, type Logger } from './logger.js';

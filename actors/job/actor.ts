@@ -13,14 +13,13 @@ import type { JobEvent } from './events.js';
 import { jobStatus, type JobEffect, type JobSnapshot, type JobStatus, type JobStepper } from './machine.js';
 
 /** The job actor logs like the rest of the actors (pino fits). */
-export type JobLogger = Logger;
 
 export interface JobActorDeps {
   store: EventStore;
   /** steps the job machine that has this service's effects provided */
   stepper: JobStepper;
   node: string;
-  logger: JobLogger;
+  logger: Logger;
 }
 
 export interface JobCommandResult {

@@ -1,7 +1,6 @@
 // The job actor: Salt-style jobs on minions with per-minion returns (DESIGN.md §3, §4, §11).
 export { createJobService } from './jobs.js';
 export type { CancelledJob, CreatedJob, JobService, JobServiceOptions, JobSummary, ResumeSummary } from './jobs.js';
-export type { JobLogger } from './actor.js';
 // the actors' one clock (the job actor takes it too); `ManualClock` comes with the runtime
 export { systemClock, SimulatedClock } from '../runtime/clock.js';
 export type { Clock } from '../runtime/clock.js';

@@ -10,8 +10,8 @@ import {
 } from '../../store/index.js';
 import type { AccountRequest, MinionPort, MinionReport, TenantAccountLookup } from '../minion/port.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
-import { silentLogger } from '../runtime/engine.js';
-import { JobActor, type JobActorDeps, type JobCommandResult, type JobLogger } from './actor.js';
+import { silentLogger, type Logger } from '../runtime/engine.js';
+import { JobActor, type JobActorDeps, type JobCommandResult } from './actor.js';
 import type { JobCommand } from './decide.js';
 import type { JobCreated, TargetType } from './events.js';
 import { newJid } from './jid.js';
@@ -28,7 +28,7 @@ export interface JobServiceOptions {
   clock?: Clock;
   /** this server's component key, recorded in `meta.node` */
   node: string;
-  logger?: JobLogger;
+  logger?: Logger;
   /** unfinished jobs held at once; more are refused with `unavailable` (default 10,000) */
   maxConcurrentJobs?: number;
   /** finished jobs kept in memory to answer late returns and cancels without a read (default 10,000) */

@@ -11,6 +11,7 @@ import {
 } from '../../store/index.js';
 import type { Clock } from './clock.js';
 import { Mailbox } from './mailbox.js';
+import { silentLogger, type Logger } from '../../store/index.js';
 
 /**
  * The actor engine: decide -> append (expected revision of the actor's stream) -> act.
@@ -36,14 +37,8 @@ export interface ActorBehaviour {
 
 export type ActorKind = 'tenant' | 'watcher' | 'process';
 
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+// the one Logger (store/logger.ts), re-exported for the runtime's rooms
+export { silentLogger, type Logger };
 
 export interface ActorCell {
   kind: ActorKind;

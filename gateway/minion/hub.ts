@@ -41,19 +41,15 @@ import {
   type MinionFrame,
   type ProtocolRange,
 } from './protocol.js';
+import { silentLogger, type Logger } from '../../store/index.js';
 
 export type { MinionIdentity } from './minion-connection.js';
 
-export interface HubLogger {
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
 export interface MinionHubOptions {
   sink: MinionReportSink;
   /** resolves the identity of a token, or throws (the message is sent back with the 401) */
   verifyToken: (token: string) => Promise<MinionIdentity>;
-  logger?: HubLogger;
+  logger?: Logger;
   server?: { version: string; node: string };
   protocol?: ProtocolRange;
   /** seconds without traffic before uWS closes a socket (it pings automatically) */
@@ -97,7 +93,6 @@ export interface MinionHub {
   close(code?: number, reason?: string, flushMs?: number): Promise<void>;
 }
 
-const noLogger: HubLogger = { info() {}, warn() {}, error() {} };
 /** frames a client may send while its hello waits for the bindings (the agent sends none) */
 const MAX_HELD_FRAMES = 1000;
 const orderingKey = (report: MinionReport): string =>
@@ -105,7 +100,7 @@ const orderingKey = (report: MinionReport): string =>
 
 export function createMinionHub(options: MinionHubOptions): MinionHub {
   const { sink, verifyToken } = options;
-  const logger = options.logger ?? noLogger;
+  const logger = options.logger ?? silentLogger;
   const serverInfo = options.server ?? { version: '0.0.0', node: 'unknown' };
   const serverRange = options.protocol ?? { min: PROTOCOL_MIN, max: PROTOCOL_MAX };
   const maxInFlight = options.maxInFlightReports ?? 10_000;

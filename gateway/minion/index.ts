@@ -47,5 +47,4 @@ export {
   type MinionHubOptions,
   type MinionIdentity,
   type MinionConnectionInfo,
-  type HubLogger,
 } from './hub.js';

@@ -41,7 +41,7 @@ import {
 } from '../../gateway/minion/index.js';
 import { collectGrains } from './grains.js';
 import { JobRunner } from './jobs.js';
-import { silentLogger, type MinionLogger } from './logger.js';
+import { silentLogger, type Logger } from '../../store/index.js';
 import { ReportOutbox, type OutboxOptions } from './outbox.js';
 import { stopOrphans } from './orphans.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
@@ -64,7 +64,7 @@ export interface MinionAgentOptions {
   tenants?: string[];
   /** custom grains (`--grain k=v`) */
   grains?: Record<string, unknown>;
-  logger?: MinionLogger;
+  logger?: Logger;
   maxConcurrentJobs?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -131,7 +131,7 @@ export class MinionAgent {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastHeard = 0;
   private welcome: WelcomeFrame | null = null;
-  private readonly logger: MinionLogger;
+  private readonly logger: Logger;
   private url: string;
   private readonly waiters = new Set<() => void>();
 

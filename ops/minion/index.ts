@@ -12,7 +12,6 @@ export { JobRunner, CANCELLED_RETCODE, TIMEOUT_RETCODE, type JobRunnerOptions } 
 export { builtinJobFunctions, CMD_OUTPUT_CAP_BYTES, type JobFunction, type JobContext, type JobOutcome } from './job-functions.js';
 export { collectGrains, parseGrainArguments, parseGrainValue } from './grains.js';
 export { ReportOutbox, type OutboxOptions } from './outbox.js';
-export type { MinionLogger } from './logger.js';
 
 /** Creates and starts an agent. It runs until `agent.shutdown()` or a fatal close (`agent.done`). */
 export function runMinion(options: MinionAgentOptions): MinionAgent {

@@ -16,7 +16,7 @@ import {
   type RunJobCommand,
 } from '../../actors/index.js';
 import { builtinJobFunctions, failure, JobArgumentError, type JobFunction, type JobOutcome } from './job-functions.js';
-import { silentLogger, type MinionLogger } from './logger.js';
+import { silentLogger, type Logger } from '../../store/index.js';
 import type { Supervisor } from './supervisor.js';
 import { createAccountResolver, type AccountResolver } from './accounts.js';
 
@@ -30,7 +30,7 @@ export interface JobRunnerOptions {
   functions?: Record<string, JobFunction>;
   /** how many finished jids to remember for duplicate detection */
   rememberFinished?: number;
-  logger?: MinionLogger;
+  logger?: Logger;
   /** which OS account commands run as (accounts.ts; default: never root, `nobody` when the minion is root) */
   accounts?: AccountResolver;
 }
@@ -56,7 +56,7 @@ export class JobRunner {
   private queueHead = 0;
   private runningCount = 0;
   private readonly finished = new Map<string, Extract<MinionReport, { kind: 'jobReturn' }>>();
-  private readonly logger: MinionLogger;
+  private readonly logger: Logger;
   private readonly accounts: AccountResolver;
 
   constructor(private readonly options: JobRunnerOptions) {

@@ -24,7 +24,7 @@ import type {
 import { LineSplitter, OutputBatcher, type OutputLine } from './output.js';
 import { processGroupAlive, processGroupHasLiveMembers, readCpuTimes, readPeakRssBytes, readRssBytes } from './procfs.js';
 import { startReadinessProbe } from './readiness.js';
-import { silentLogger, type MinionLogger } from './logger.js';
+import { silentLogger, type Logger } from '../../store/index.js';
 import { accountSpawnOptions, createAccountResolver, type AccountResolver, type RunAccount } from './accounts.js';
 import { MINION_ENV, MINION_PID_ENV } from './orphans.js';
 
@@ -49,7 +49,7 @@ export interface SupervisorOptions {
    * minion is root and the command names no account, the minion's own user otherwise.
    */
   accounts?: AccountResolver;
-  logger?: MinionLogger;
+  logger?: Logger;
   /** set as `CORRAL_MINION` in every run's environment: how a successor finds orphans (orphans.ts) */
   minionId?: string;
 }
@@ -115,7 +115,7 @@ export class Supervisor {
   private readonly runs = new Map<string, Run>();
   private readonly paused = new Set<Readable>();
   private readonly statsTimer: NodeJS.Timeout | null;
-  private readonly logger: MinionLogger;
+  private readonly logger: Logger;
   private readonly baseEnv: Record<string, string>;
   private readonly accounts: AccountResolver;
   private readonly cpuByRun = new Map<string, { cpu: number; rss: number }>();

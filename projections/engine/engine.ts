@@ -15,7 +15,7 @@ import {
 } from '../views/types.js';
 import { withMinionPresence } from '../views/processes.js';
 import { changesAfter, foldStoreRange, type ChangesAfterOptions } from './history.js';
-import type { ProjectionLogger } from './logger.js';
+import type { Logger } from '../../store/index.js';
 import { EphemeralState, type EphemeralChange } from './ephemeral.js';
 import { LiveViewFolding, type MemorySnapshot } from './live-folding.js';
 import { connectionTenants, tenantOf, visibility } from './visibility.js';
@@ -28,7 +28,7 @@ export interface ProjectionEngineOptions {
   snapshotDir?: string;
   /** this node's supported model API range; views and changes are served at `max` by default */
   modelApi: ModelApiRange;
-  logger?: ProjectionLogger;
+  logger?: Logger;
   /** persist a snapshot after at least this many folded events (default 100,000) ... */
   snapshotEveryEvents?: number;
   /** ... or this long after the last one if anything changed (default 60 s) */

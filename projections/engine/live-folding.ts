@@ -4,7 +4,7 @@ import type { Change } from '../change.js';
 import { cloneViewState, countViewObjects, createEmptyViewState, type ViewState } from '../views/types.js';
 import { foldBatch } from './changes.js';
 import type { ProjectionEngineOptions } from './engine.js';
-import { noopLogger, type ProjectionLogger } from './logger.js';
+import { silentLogger, type Logger } from '../../store/index.js';
 import { SnapshotDirectory, encodeSnapshot } from './snapshot-files.js';
 
 export interface MemorySnapshot {
@@ -28,7 +28,7 @@ const PROGRESS_EVERY_MS = 5_000;
 export abstract class LiveViewFolding {
   readonly ownModel: number;
   readonly store: EventStore;
-  protected readonly logger: ProjectionLogger;
+  protected readonly logger: Logger;
   protected readonly options: ProjectionEngineOptions;
   protected readonly snapshots: SnapshotDirectory | null;
   protected readonly changes = new Subject<readonly Change[]>();
@@ -58,7 +58,7 @@ export abstract class LiveViewFolding {
   protected constructor(options: ProjectionEngineOptions, ownModel: number) {
     this.options = options;
     this.store = options.store;
-    this.logger = options.logger ?? noopLogger;
+    this.logger = options.logger ?? silentLogger;
     this.ownModel = ownModel;
     this.snapshots = options.snapshotDir ? new SnapshotDirectory(options.snapshotDir, options.keepSnapshots ?? 3, this.logger) : null;
   }

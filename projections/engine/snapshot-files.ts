@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { FOLDED_VIEW_NAMES, createEmptyViewState, type ViewState } from '../views/types.js';
 import { INTERNAL_MODEL } from '../model/versions.js';
-import type { ProjectionLogger } from './logger.js';
+import type { Logger } from '../../store/index.js';
 import { writeFileAtomic } from '../../store/index.js';
 
 /**
@@ -76,12 +76,12 @@ export function decodeSnapshot(bytes: Buffer): LoadedSnapshot {
 
 export class SnapshotDirectory {
   private readonly dir: string;
-  private readonly logger: ProjectionLogger;
+  private readonly logger: Logger;
   private readonly keep: number;
   /** files found unreadable: reported once, never deleted */
   private readonly rejected = new Set<string>();
 
-  constructor(dir: string, keep: number, logger: ProjectionLogger) {
+  constructor(dir: string, keep: number, logger: Logger) {
     this.dir = dir;
     this.keep = Math.max(1, keep);
     this.logger = logger;

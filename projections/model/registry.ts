@@ -6,8 +6,7 @@ import type {
   ModelApiRange,
 } from '../../actors/component/events.js';
 import type { ComponentView } from '../views/types.js';
-import type { ProjectionLogger } from '../engine/logger.js';
-import { noopLogger } from '../engine/logger.js';
+import { silentLogger, type Logger } from '../../store/index.js';
 
 /** Default liveness window of a component: three missed heartbeats. */
 export const DEFAULT_HEARTBEAT_MS = 5_000;
@@ -70,7 +69,7 @@ export function writeModelApi(own: ModelApiRange, system: number | null): number
 export interface ComponentRegistryOptions extends ComponentRegistered {
   store: EventStore;
   heartbeatMs?: number;
-  logger?: ProjectionLogger;
+  logger?: Logger;
 }
 
 /**
@@ -80,14 +79,14 @@ export interface ComponentRegistryOptions extends ComponentRegistered {
 export class ComponentRegistry {
   readonly key: string;
   private readonly options: ComponentRegistryOptions;
-  private readonly logger: ProjectionLogger;
+  private readonly logger: Logger;
   private heartbeat: NodeJS.Timeout | null = null;
   private registered = false;
 
   constructor(options: ComponentRegistryOptions) {
     this.options = options;
     this.key = `${options.host}:${options.pid}`;
-    this.logger = options.logger ?? noopLogger;
+    this.logger = options.logger ?? silentLogger;
   }
 
   async register(): Promise<void> {

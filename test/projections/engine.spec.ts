@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, MemoryEventStore, openStore, type EventStore } from '../../store/index.js';
-import { createProjectionEngine, serializeViews, type Change, type ProjectionEngine, type ProjectionLogger } from '../../projections/index.js';
+import { InvalidArgumentError, MemoryEventStore, openStore, type EventStore, type Logger } from '../../store/index.js';
+import { createProjectionEngine, serializeViews, type Change, type ProjectionEngine } from '../../projections/index.js';
 import { MixedWorkload } from '../../projections/testing/workload.js';
 import { appendAll, settled, startedEngine, waitFor } from './helpers.js';
 
@@ -28,7 +28,7 @@ async function tempDir(): Promise<string> {
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
-function recordingLogger(): ProjectionLogger & { warnings: string[] } {
+function recordingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
   const nothing = (): void => undefined;
   return { warnings, debug: nothing, info: nothing, error: nothing, warn: (object, message) => warnings.push(`${message ?? ''} ${JSON.stringify(object)}`) };
