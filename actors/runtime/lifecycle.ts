@@ -7,7 +7,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ActorEngine, silentLogger, type ActorCell, type CommandContext, type Logger } from './engine.js';
 import type { LeaderLeaseKeeper } from './lease.js';
 import { MinionSink } from './sink.js';
-import { Supervisor, type ProcessStatsSample } from './supervisor.js';
+import { ActorSupervisor, type ProcessStatsSample } from './supervisor.js';
 import { defaultMinionId } from '../minion/default-id.js';
 
 export interface ActorRuntimeOptions {
@@ -54,7 +54,7 @@ const ACTOR_TYPES = ['tenants', 'watchers', 'processes'];
  */
 export abstract class ActorRuntimeLifecycle {
   readonly engine: ActorEngine;
-  readonly supervisor: Supervisor;
+  readonly supervisor: ActorSupervisor;
   readonly minionSink: MinionReportSink;
   private readonly sink: MinionSink;
   private readonly clock: Clock;
@@ -78,7 +78,7 @@ export abstract class ActorRuntimeLifecycle {
       conflictRetries: options.conflictRetries ?? 3,
       onApplied: (cell) => this.supervisor.syncTimer(cell),
     });
-    this.supervisor = new Supervisor(this.engine, {
+    this.supervisor = new ActorSupervisor(this.engine, {
       minions: options.minions,
       clock: this.clock,
       logger: this.logger,

@@ -18,7 +18,7 @@ import type { WatcherSnapshotView } from '../watcher/decide.js';
 import type { Clock } from './clock.js';
 import { settleFollowUps, type ActorCell, type CommandContext, type Logger } from './engine.js';
 import { Mailbox } from './mailbox.js';
-import type { Supervisor } from './supervisor.js';
+import type { ActorSupervisor } from './supervisor.js';
 
 /** runs whose newest stored line seq is kept in memory */
 const MAX_REMEMBERED_RUNS = 10_000;
@@ -58,7 +58,7 @@ export class MinionSink implements MinionReportSink {
   private readonly storedLineSeq = new Map<string, number>();
 
   constructor(
-    private readonly supervisor: Supervisor,
+    private readonly supervisor: ActorSupervisor,
     private readonly options: MinionSinkOptions,
   ) {}
 

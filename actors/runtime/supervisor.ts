@@ -63,11 +63,12 @@ export function runAccount(spec: { user?: string; group?: string }, tenant: Acco
 }
 
 /**
- * The supervision layer over the engine: which cell is which actor, how a process slot
- * learns its watcher's wish, the named effects (tell a minion, converge slots, roll a
- * reload) and the recorded timers (restartAt, killAt) re-armed from state.
+ * The supervision layer over the engine (not the minion's process Supervisor, ops/minion):
+ * which cell is which actor, how a process slot learns its watcher's wish, the named effects
+ * (tell a minion, converge slots, roll a reload) and the recorded timers (restartAt, killAt)
+ * re-armed from state.
  */
-export class Supervisor {
+export class ActorSupervisor {
   readonly stats$ = new Subject<ProcessStatsSample>();
   readonly processLogic;
   readonly watcherLogic;
