@@ -19,8 +19,7 @@
  * fight in a tight loop.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import WebSocket from 'ws';
 import { defaultMinionId, type MinionCommand } from '../../actors/index.js';
 import {
@@ -39,6 +38,7 @@ import {
   type MinionFrame,
   type WelcomeFrame,
 } from '../../gateway/minion/index.js';
+import { packageVersion } from '../version.js';
 import { collectGrains } from './grains.js';
 import { JobRunner } from './jobs.js';
 import { silentLogger, type Logger } from '../../store/index.js';
@@ -97,20 +97,6 @@ export function minionUrl(server: string): string {
   url.protocol = scheme;
   if (url.pathname === '' || url.pathname === '/') url.pathname = '/minion';
   return url.toString();
-}
-
-let cachedVersion: string | undefined;
-/** Corral's version, from the nearest package.json named corral (works from src and dist). */
-export function corralVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++, dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'corral' && pkg.version) return (cachedVersion = pkg.version);
-    } catch {}
-  }
-  return (cachedVersion = '0.0.0');
 }
 
 export class MinionAgent {
@@ -289,7 +275,7 @@ export class MinionAgent {
         t: 'hello',
         protocol: { min: PROTOCOL_MIN, max: PROTOCOL_MAX },
         id: this.id,
-        version: corralVersion(),
+        version: packageVersion(),
         grains: collectGrains(this.options.grains),
         tenants: this.options.tenants ?? [],
         running: this.supervisor.running(),

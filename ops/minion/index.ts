@@ -6,7 +6,7 @@ import { MinionAgent, minionUrl, type MinionAgentOptions } from './agent.js';
 import { parseGrainArguments } from './grains.js';
 
 export { defaultMinionId } from '../../actors/index.js';
-export { MinionAgent, minionUrl, corralVersion, type MinionAgentOptions, type AgentState, type AgentResult } from './agent.js';
+export { MinionAgent, minionUrl, type MinionAgentOptions, type AgentState, type AgentResult } from './agent.js';
 export { Supervisor, defaultBaseEnv, isSignalName, type SupervisorOptions, type SupervisedProcessInfo } from './supervisor.js';
 export { JobRunner, CANCELLED_RETCODE, TIMEOUT_RETCODE, type JobRunnerOptions } from './jobs.js';
 export { builtinJobFunctions, CMD_OUTPUT_CAP_BYTES, type JobFunction, type JobContext, type JobOutcome } from './job-functions.js';
