@@ -6,16 +6,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeTempDirs, type ServerProcess } from '../support/index.js';
 import { api, cleanupCorral, corral, processes, startCorral, waitRunning } from './support.js';
 
+/** The server's own configuration file: what a start applies when its section changed (docs/operations.md). */
+const SERVER_CONFIG = { tenants: { acme: { watchers: { web: { cmd: 'sleep', args: ['351'], numprocesses: 1 }, old: { cmd: 'sleep', args: ['352'] } } } } };
+
 let server: ServerProcess;
+const servers: ServerProcess[] = [];
 let dir: string;
 beforeAll(async () => {
-  server = await startCorral({ config: { tenants: { acme: { watchers: { web: { cmd: 'sleep', args: ['351'], numprocesses: 1 }, old: { cmd: 'sleep', args: ['352'] } } } } } });
+  server = await startCorral({ config: SERVER_CONFIG });
+  servers.push(server);
   await waitRunning(server, 'acme', 'web', 1);
   await waitRunning(server, 'acme', 'old', 1);
   dir = makeTempDir('corral-apply-');
 }, 60_000);
 afterAll(async () => {
-  await cleanupCorral([server]);
+  await cleanupCorral(servers);
   removeTempDirs();
 }, 60_000);
 
@@ -108,4 +113,26 @@ describe('corral apply', () => {
     expect(serverSection.stderr).toContain('server: apply takes only tenants');
     expect((await corral(server, ['apply', '--yes'])).code).toBe(2);
   }, 60_000);
+
+  it('agrees with how a start treats the server\'s file: kept while its section is unchanged, overridden once it changed', async () => {
+    const watchers = async (tenant: string): Promise<string[]> =>
+      ((await api(server).get(`/api/v1/tenants/${tenant}/watchers`)).body as { items: { name: string; numprocesses: number }[] }).items.map((w) => `${w.name} ${w.numprocesses}`).sort();
+    expect(await watchers('acme')).toEqual(['web 2', 'worker 1']);
+    const { dataDir } = server;
+    await server.stop();
+    server = await startCorral({ config: SERVER_CONFIG, dataDir });
+    servers.push(server);
+    await waitRunning(server, 'acme', 'web', 2);
+    expect(await watchers('acme')).toEqual(['web 2', 'worker 1']);
+    expect(await watchers('beta')).toEqual(['api 1']);
+    expect((await corral(server, ['apply', '--dry-run', '-f', join(dir, 'declared.yaml')])).stdout).toBe('no changes\n');
+
+    await server.stop();
+    const edited = { tenants: { acme: { watchers: { ...SERVER_CONFIG.tenants.acme.watchers, web: { cmd: 'sleep', args: ['351'], numprocesses: 3 } } } } };
+    server = await startCorral({ config: edited, dataDir });
+    servers.push(server);
+    await waitRunning(server, 'acme', 'web', 3);
+    expect(await watchers('acme')).toEqual(['old 1', 'web 3']);
+    expect(await watchers('beta')).toEqual(['api 1']);
+  }, 120_000);
 });
