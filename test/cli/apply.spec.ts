@@ -1,9 +1,10 @@
 // `corral apply -f FILE`: the diff against the server, then (with --yes) each tenant's section
 // through POST .../reconfigure, waiting until the processes view shows it.
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeTempDirs, type ServerProcess } from '../support/index.js';
+import { CORRAL_BIN, makeTempDir, removeTempDirs, type ServerProcess } from '../support/index.js';
 import { api, cleanupCorral, corral, processes, startCorral, waitRunning } from './support.js';
 
 /** The server's own configuration file: what a start applies when its section changed (docs/operations.md). */
@@ -67,6 +68,22 @@ describe('corral apply', () => {
     expect(await configEvents()).toEqual(eventsBefore);
     expect((await api(server).get('/api/v1/tenants/beta')).status).toBe(404);
   }, 60_000);
+
+  // util-linux `script` gives the command a terminal, as a user at a shell has
+  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal it asks: "n" changes nothing, "y" applies', async () => {
+    const path = file('asked.yaml', 'tenants:\n  gamma:\n    watchers:\n      one: { cmd: sleep, args: ["355"] }\n');
+    const onTerminal = (answer: string) =>
+      spawnSync('script', ['-qec', `"${process.execPath}" "${CORRAL_BIN}" apply --data-dir "${server.dataDir}" -f "${path}"`, '/dev/null'], { input: answer, encoding: 'utf8', timeout: 60_000 });
+    const no = onTerminal('n\n');
+    expect(no.status, no.stdout + no.stderr).toBe(0);
+    expect(no.stdout).toContain('+ gamma:one');
+    expect(no.stdout).toContain('apply these changes? [y/N]');
+    expect(no.stdout).toContain('not applied: nothing changed');
+    expect((await api(server).get('/api/v1/tenants/gamma')).status).toBe(404);
+    const yes = onTerminal('y\n');
+    expect(yes.status, yes.stdout + yes.stderr).toBe(0);
+    expect(yes.stdout).toMatch(/gamma:one:0: new → pid \d+/);
+  }, 90_000);
 
   it('prints the diff (add, change with old → new, remove, a new tenant) and converges; the same file again is "no changes"', async () => {
     const path = file('declared.yaml', DECLARED);
