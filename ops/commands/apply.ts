@@ -65,9 +65,10 @@ const isNotFound = (error: unknown): boolean => error instanceof CorralError && 
 
 /** Compares a tenant's section with what the server's watchers view shows. */
 async function diffTenant(server: ServerTarget, tenant: string, section: TenantConfig): Promise<TenantDiff> {
+  // a destroyed tenant stays in the tenants view as `deleted`: PUT creates it again
   let create = false;
   try {
-    await requestJson(server, 'GET', `/api/v1/tenants/${tenant}`);
+    create = ((await requestJson(server, 'GET', `/api/v1/tenants/${tenant}`)) as { state: string }).state !== 'active';
   } catch (error) {
     if (!isNotFound(error)) throw error;
     create = true;

@@ -152,4 +152,13 @@ describe('corral apply', () => {
     expect(await watchers('acme')).toEqual(['old 1', 'web 3']);
     expect(await watchers('beta')).toEqual(['api 1']);
   }, 120_000);
+
+  it('a tenant destroyed through the API is a new tenant again', async () => {
+    expect((await api(server).send('DELETE', '/api/v1/tenants/beta')).status).toBe(200);
+    const applied = await corral(server, ['apply', '--yes', '-f', join(dir, 'declared.yaml')]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('tenant beta (new tenant):\n  + beta:api (numprocesses 1: sleep 354)\n');
+    expect(applied.stdout).toMatch(/beta:api:0: new → pid \d+/);
+    expect((await processes(server, 'beta', 'api')).map((p) => p.state)).toEqual(['running']);
+  }, 60_000);
 });
