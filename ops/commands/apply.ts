@@ -115,15 +115,30 @@ function formatDiff(diff: TenantDiff): string[] {
   return lines;
 }
 
-/** The tenant's processes view is the section: each watcher's slots, running (stopped if inactive); no slot of another watcher. */
-function converged(snapshot: ProcessSnapshot, section: TenantConfig): boolean {
+/**
+ * The fields whose change rolls a reload of an active watcher (README "HTTP": PATCH; the
+ * watcher's decide step, actors/watcher/decide.ts PROCESS_DEFINING_FIELDS, which
+ * actors/index.ts does not export): until every slot runs a new process, the old ones
+ * would look converged.
+ */
+const RELOADING_FIELDS = new Set(['cmd', 'args', 'env', 'cwd', 'ready', 'minion']);
+
+/**
+ * The tenant's processes view is the section: each watcher's slots, running (stopped if
+ * inactive), with new processes where a reload was rolled; no slot of another watcher.
+ */
+function converged(snapshot: ProcessSnapshot, diff: TenantDiff, before: ProcessView[]): boolean {
+  const { section } = diff;
+  const reloaded = new Set(diff.change.filter(({ fields }) => fields.some((f) => RELOADING_FIELDS.has(f.field))).map(({ name }) => name));
+  const oldPids = new Map(before.map((p) => [p.key, p.pid]));
   const byWatcher = new Map<string, ProcessView[]>();
   for (const p of snapshot.processes) byWatcher.set(p.watcher, [...(byWatcher.get(p.watcher) ?? []), p]);
   for (const watcher of byWatcher.keys()) if (!Object.hasOwn(section.watchers, watcher)) return false;
   return Object.entries(section.watchers).every(([name, spec]) => {
     const slots = byWatcher.get(name) ?? [];
-    const wanted = spec.active === false ? 'stopped' : 'running';
-    return slots.length === spec.numprocesses && slots.every((p) => p.state === wanted);
+    if (slots.length !== spec.numprocesses) return false;
+    if (spec.active === false) return slots.every((p) => p.state === 'stopped');
+    return slots.every((p) => p.state === 'running' && (!reloaded.has(name) || (p.pid !== null && p.pid !== oldPids.get(p.key))));
   });
 }
 
@@ -181,7 +196,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${diff.tenant}: applied${position === null ? '' : ` (position ${position})`}\n`);
       continue;
     }
-    const after = await waitForProcesses(server, target, (snapshot) => converged(snapshot, diff.section), {
+    const after = await waitForProcesses(server, target, (snapshot) => converged(snapshot, diff, before), {
       afterPosition: position,
       timeoutMs,
       waitingFor: `${diff.tenant}: every slot of the file's watchers running, and no other`,

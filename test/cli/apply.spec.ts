@@ -161,4 +161,19 @@ describe('corral apply', () => {
     expect(applied.stdout).toMatch(/beta:api:0: new → pid \d+/);
     expect((await processes(server, 'beta', 'api')).map((p) => p.state)).toEqual(['running']);
   }, 60_000);
+
+  it('a changed command is a reload: it waits until every slot runs the new one', async () => {
+    const before = await processes(server, 'acme', 'web');
+    expect(before).toHaveLength(2); // declared.yaml was applied again just before
+    const path = file('reload.yaml', DECLARED.replace('args: ["351"]', 'args: ["357"]'));
+    const applied = await corral(server, ['apply', '--yes', '-f', path]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('  ~ acme:web: args ["351"] → ["357"]\n');
+    const after = await processes(server, 'acme', 'web');
+    expect(after.map((p) => p.state)).toEqual(['running', 'running']);
+    for (const [slot, p] of after.entries()) {
+      expect(p.pid).not.toBe(before[slot]!.pid);
+      expect(applied.stdout).toContain(`acme:web:${slot}: pid ${before[slot]!.pid} → pid ${p.pid}`);
+    }
+  }, 90_000);
 });
