@@ -35,6 +35,7 @@ export const COMMANDS: Record<string, Command> = {
   scale: { summary: "set a watcher's number of processes", load: () => import('./commands/scale.js') },
   add: { summary: 'create a watcher running CMD', load: () => import('./commands/add.js') },
   rm: { summary: 'destroy a watcher and its processes', load: () => import('./commands/rm.js') },
+  apply: { summary: "make tenants' watchers what a YAML file declares (diff, confirm, apply)", load: () => import('./commands/apply.js') },
   logs: { summary: "print (and follow) a process's or a watcher's log lines", load: () => import('./commands/logs.js') },
 };
 

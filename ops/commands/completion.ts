@@ -5,6 +5,8 @@ export const usage = 'corral completion bash|zsh   (bash: source <(corral comple
 
 /** The commands whose argument is a TENANT[:WATCHER[:SLOT]] target: completed from `corral ps --json`. */
 const TAKES_TARGET = ['ps', 'status', 'logs', 'start', 'stop', 'restart', 'reload', 'kill', 'scale', 'add', 'rm'];
+/** The commands whose argument is a file (`apply -f FILE`): completed from the file names. */
+const TAKES_FILE = ['apply'];
 const SUBCOMMANDS: Record<string, string[]> = { jobs: ['run', 'list', 'show'], completion: ['bash', 'zsh'], ctl: ['status', 'stop', 'restart', 'backup', 'tenant-reconfigure', 'full-reconfigure', 'stack-dump'] };
 
 /** Every `--flag` and `-f` a usage line shows, so the script offers exactly what the commands take. */
@@ -51,6 +53,7 @@ ${cases.join('\n')}
     help) [ "$index" -eq 2 ] && words=${quote(names)} ;;
 ${subcommands.join('\n')}
     ${TAKES_TARGET.join('|')}) words=$(_corral_targets) ;;
+    ${TAKES_FILE.join('|')}) words=$(compgen -f -- "$cur") ;;
     esac
   fi
   COMPREPLY=($(compgen -W "$words" -- "$cur"))

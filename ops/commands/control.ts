@@ -12,7 +12,7 @@ import { integerFlag, parseFlags, UsageError } from './usage.js';
 export const CONTROL_FLAGS = { ...SERVER_FLAGS, 'no-wait': { type: 'boolean' }, timeout: { type: 'string' } } as const;
 export const CONTROL_USAGE = '[--server URL] [--token T] [--no-wait] [--timeout MS]';
 
-const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 export interface ControlRequest {
   server: ServerTarget;

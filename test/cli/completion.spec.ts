@@ -43,6 +43,10 @@ describe('corral completion', () => {
     expect(complete('corral jobs ')).toEqual(['run', 'list', 'show']);
     expect(complete('corral logs --f')).toEqual(['--follow']);
     expect(complete('corral kill -')).toContain('--signal');
+    expect(complete('corral ap')).toEqual(['apply']);
+    expect(complete('corral apply --d')).toEqual(['--dry-run']);
+    expect(complete('corral apply -')).toEqual(expect.arrayContaining(['--yes', '-y', '--file', '-f', '--no-wait']));
+    expect(complete(`corral apply -f ${script.slice(0, -3)}`)).toEqual([script]);
   });
 
   it('completes targets from the running server, the part after the last colon as bash replaces it', () => {
