@@ -8,4 +8,5 @@ export type * from './log/events.js';
 export type * from './component/events.js';
 export * from './job/index.js';
 export * from './watcher/spec.js';
+export { PROCESS_DEFINING_FIELDS } from './watcher/decide.js';
 export * from './runtime/index.js';

@@ -9,6 +9,7 @@ import { requestJson, resolveServerTarget, type ServerTarget } from './client.js
 import { CONTROL_FLAGS, CONTROL_USAGE, DEFAULT_TIMEOUT_MS, postCommand } from './control.js';
 import { describeChanges, readProcesses, waitForProcesses, type ProcessSnapshot, type ProcessView } from './processes.js';
 import { integerFlag, parseFlags, UsageError } from './usage.js';
+import { PROCESS_DEFINING_FIELDS } from '../../actors/index.js';
 
 export const usage = `corral apply ${CONTROL_USAGE} [--yes|-y] [--dry-run] --file|-f FILE`;
 
@@ -117,11 +118,9 @@ function formatDiff(diff: TenantDiff): string[] {
 
 /**
  * The fields whose change rolls a reload of an active watcher (README "HTTP": PATCH; the
- * watcher's decide step, actors/watcher/decide.ts PROCESS_DEFINING_FIELDS, which
- * actors/index.ts does not export): until every slot runs a new process, the old ones
- * would look converged.
+ * watcher's decide step): until every slot runs a new process, the old ones would look converged.
  */
-const RELOADING_FIELDS = new Set(['cmd', 'args', 'env', 'cwd', 'ready', 'minion']);
+const RELOADING_FIELDS = PROCESS_DEFINING_FIELDS;
 
 /**
  * The tenant's processes view is the section: each watcher's slots, running (stopped if
