@@ -12,7 +12,7 @@ export interface Command {
 const ps = (): Promise<{ usage: string; run(argv: string[]): Promise<number> }> => import('./commands/ps.js');
 
 /**
- * The `corral` command line (DESIGN.md §14). Adding a subcommand is one entry here plus
+ * The `corral` command line (README "CLI" and "Configuration"). Adding a subcommand is one entry here plus
  * its module in `ops/commands/`; `--help` lists exactly the commands in this table, so
  * only working commands are shown.
  */

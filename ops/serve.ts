@@ -21,7 +21,7 @@ import type { NodeContext, NodeModule, StartedModule, StopInfo } from './node-mo
 import { packageVersion } from './version.js';
 import { claimPort, currentServeCommand, notifyServiceManager, openNodeAdmin, otherLiveNodes, type NodeAdmin } from './rolling/index.js';
 
-/** The newest model API this build speaks (DESIGN.md §12). */
+/** The newest model API this build speaks (docs/operations.md "Rolling restart on one machine"). */
 export const MODEL_API = { min: 1, max: 2 } as const;
 export const SERVER_FILE = 'server.json';
 const ADMIN_TOKEN_TTL_MS = 365 * 86_400_000;
@@ -333,7 +333,7 @@ function installSignalHandlers(stop: () => void, log: Logger, dataDir: string): 
     stop();
   };
   const onReport = (): void => {
-    // SIGUSR2: a diagnostic report (stacks, heap, handles) and keep running (DESIGN.md §13).
+    // SIGUSR2: a diagnostic report (stacks, heap, handles) and keep running (docs/operations.md).
     const file = join(dataDir, `report-${process.pid}-${Date.now()}.json`);
     try {
       process.report.writeReport(file);

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from './errors.js';
 
 /**
- * Names and keys of DESIGN.md §3. Names exclude dots, colons, commas and slashes because
+ * Names and keys of docs/architecture.md "Events". Names exclude dots, colons, commas and slashes because
  * the subscription syntax (`type.action.key`) and keys (`acme:web:0`) split on them.
  * Everything is validated here, before it can reach the store.
  */
@@ -49,7 +49,7 @@ export const processKey = (tenant: string, watcher: string, slot: number): strin
 export const minionKey = (tenant: string, minion: string): string => `${tenant}:${minion}`;
 export const jobKey = (tenant: string, jid: string): string => `${tenant}:${jid}`;
 
-// Streams (DESIGN.md §3).
+// Streams (docs/architecture.md "Events").
 export const tenantStream = (tenant: string): string => `tenant-${tenant}`;
 export const watcherStream = (tenant: string, watcher: string): string => `watcher-${watcherKey(tenant, watcher)}`;
 export const processStream = (tenant: string, watcher: string, slot: number): string =>
@@ -59,7 +59,7 @@ export const logStream = (tenant: string, watcher: string, slot: number): string
 export const minionStream = (tenant: string, minion: string): string => `minion-${minionKey(tenant, minion)}`;
 export const jobStream = (tenant: string, jid: string): string => `job-${jobKey(tenant, jid)}`;
 export const COMPONENTS_STREAM = '$components';
-/** the leader lease (DESIGN.md §11) */
+/** the leader lease (docs/architecture.md "Actors and leadership") */
 export const LEADER_STREAM = '$leader';
 
 export interface ParsedProcessKey {

@@ -11,7 +11,7 @@ export type Position = number;
 /** 0-based position of an event inside its stream, contiguous. */
 export type Revision = number;
 
-/** Who caused an event and why (DESIGN.md §3). */
+/** Who caused an event and why (docs/architecture.md "Events"). */
 export interface EventMeta {
   causationId?: string;
   correlationId?: string;
@@ -21,7 +21,7 @@ export interface EventMeta {
   node?: string;
 }
 
-/** An event as it is stored and read back: the envelope of DESIGN.md §3. */
+/** An event as it is stored and read back: the envelope of docs/architecture.md "Events". */
 export interface RecordedEvent<Data = unknown> {
   /** UUIDv7 */
   id: string;
@@ -124,7 +124,7 @@ export type StoreNotice =
   | { kind: 'events'; events: readonly RecordedEvent[] }
   | { kind: 'caughtUp'; position: Position };
 
-/** Retention of one stream (DESIGN.md §3: log streams keep 10,000 lines by default). */
+/** Retention of one stream (docs/architecture.md "Events": log streams keep 10,000 lines by default). */
 export interface StreamMetadata {
   /** keep at most this many newest events */
   maxCount?: number;
@@ -141,7 +141,7 @@ export interface StreamInfo {
   metadata: StreamMetadata;
 }
 
-/** The event store port (DESIGN.md §10). Every backend passes the same contract suite. */
+/** The event store port (docs/architecture.md "Event store"). Every backend passes the same contract suite. */
 export interface EventStore {
   /** `embedded`, `memory` or `kurrentdb` */
   readonly kind: string;
@@ -213,7 +213,7 @@ export interface StoreStats {
   headPosition: Position;
 }
 
-/** Default retention of per-process `log-` streams (DESIGN.md §3); writers set it with `setStreamMetadata`. */
+/** Default retention of per-process `log-` streams (docs/architecture.md "Events"); writers set it with `setStreamMetadata`. */
 export const DEFAULT_LOG_STREAM_METADATA: StreamMetadata = Object.freeze({ maxCount: 10_000 });
 
 /** Default size limit of one encoded event. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assertName, isValidName, InvalidArgumentError } from '../store/index.js';
 
 describe('names', () => {
-  it('accepts DESIGN.md names and rejects the separators the subscription syntax splits on', () => {
+  it('accepts valid names (docs/architecture.md, Events) and rejects the separators the subscription syntax splits on', () => {
     expect(isValidName('acme')).toBe(true);
     expect(isValidName('web_1-a')).toBe(true);
     for (const bad of ['', 'Acme', 'a.b', 'a:b', 'a,b', 'a/b', '-a', 'a'.repeat(64)]) expect(isValidName(bad)).toBe(false);

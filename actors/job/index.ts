@@ -1,4 +1,4 @@
-// The job actor: Salt-style jobs on minions with per-minion returns (DESIGN.md §3, §4, §11).
+// The job actor: Salt-style jobs on minions with per-minion returns (docs/architecture.md "Events"; docs/architecture.md "Views"; docs/architecture.md "Actors and leadership").
 export { createJobService } from './jobs.js';
 export type { CancelledJob, CreatedJob, JobService, JobServiceOptions, JobSummary, ResumeSummary } from './jobs.js';
 // the actors' one clock (the job actor takes it too); `ManualClock` comes with the runtime

@@ -3,7 +3,7 @@ import type { ReadinessSpec } from '../watcher/events.js';
 
 /**
  * The boundary between the actors and the minions. Only minions spawn managed processes
- * (DESIGN.md §1): actors decide and record, then send a `MinionCommand` through the
+ * (README "What it is"): actors decide and record, then send a `MinionCommand` through the
  * `MinionPort`; minions answer with `MinionReport`s that the actor runtime turns into events.
  *
  * The gateway implements `MinionPort` over the `/minion` websocket protocol; the actor

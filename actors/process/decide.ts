@@ -240,7 +240,7 @@ function stopDecision(state: ProcessSnapshotView, env: ProcessDecisionEnv, reaso
 
 type ExitFacts = Extract<ProcessCommand, { kind: 'exited' }> extends infer E ? Omit<E, 'kind'> : never;
 
-/** Records an exit and applies the restart policy (DESIGN.md §11). */
+/** Records an exit and applies the restart policy (docs/architecture.md "Actors and leadership"). */
 function exitDecision(state: ProcessSnapshotView, env: ProcessDecisionEnv, facts: ExitFacts): ProcessEvent[] {
   const { value, context } = state;
   const exit: ProcessEvent = {

@@ -209,7 +209,7 @@ export class ActorEngine {
     const model = this.options.writeModel();
     let data = event.data;
     let schema = ACTORS_MODEL_API;
-    // writers write at the system model API (DESIGN.md §12): downcast when ours is newer
+    // writers write at the system model API (docs/operations.md "Rolling restart on one machine"): downcast when ours is newer
     if (model < ACTORS_MODEL_API && this.options.downcast) {
       data = this.options.downcast(cell.type, event.action, data, model);
       schema = model;

@@ -45,7 +45,7 @@ export interface StoreLeaderLeaseOptions {
 }
 
 /**
- * The leader lease of DESIGN.md §11: the stream `$leader` holds `components.leader` events;
+ * The leader lease of docs/architecture.md "Actors and leadership": the stream `$leader` holds `components.leader` events;
  * the last one says who holds the lease until when. Taking, renewing and releasing are
  * appends with the expected revision of the event they were decided from, so two nodes
  * can never both succeed from the same view. A holder renews every ttl/3; a lease not

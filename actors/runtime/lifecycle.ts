@@ -16,7 +16,7 @@ export interface ActorRuntimeOptions {
   /** component key of this server (`<host>:<pid>`), recorded as `meta.node` */
   node: string;
   clock?: Clock;
-  /** the system model API to write at (DESIGN.md §12); default: this code's own (2) */
+  /** the system model API to write at (docs/operations.md "Rolling restart on one machine"); default: this code's own (2) */
   writeModel?: () => number;
   /** turns an event's data into an older model's shape when `writeModel()` is older than ours */
   downcast?: (type: string, action: string, data: unknown, toModel: number) => unknown;

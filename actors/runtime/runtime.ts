@@ -12,7 +12,7 @@ import { ActorRuntimeLifecycle, type ActorRuntimeOptions } from './lifecycle.js'
 export type { ActorRuntimeOptions, ActorRuntimeStatus } from './lifecycle.js';
 
 /**
- * The actor runtime (DESIGN.md §11): tenants, watchers and process slots as actors rebuilt
+ * The actor runtime (docs/architecture.md "Actors and leadership"): tenants, watchers and process slots as actors rebuilt
  * from their streams, commanded by the gateway, fed by minions through `minionSink`. Every
  * command validates its input before anything is appended and resolves with the positions
  * of everything it appended (including the process events it caused).

@@ -1,9 +1,9 @@
 /**
  * Watcher events (stream `watcher-<tenant>:<name>`, type `watchers`, key `<tenant>:<name>`).
- * Data shapes are plain data; the view of DESIGN.md §4 is folded from them in projections/.
+ * Data shapes are plain data; the view of docs/architecture.md "Views" is folded from them in projections/.
  */
 
-/** How a process signals it is ready (DESIGN.md §11). */
+/** How a process signals it is ready (docs/architecture.md "Actors and leadership"). */
 export type ReadinessSpec =
   | { kind: 'none' }
   | { kind: 'delay'; delayMs: number }

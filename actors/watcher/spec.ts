@@ -15,7 +15,7 @@ import {
 
 /**
  * Validation of watcher specs as the config file and the HTTP API accept them
- * (DESIGN.md §4 watchers view, §14 example). Every error names the field by its path
+ * (docs/architecture.md "Views" watchers view, §14 example). Every error names the field by its path
  * (`tenants.acme.watchers.web.numprocesses: must be an integer >= 0`) and nothing is
  * half-applied: the spec is either fully valid, with defaults filled in, or rejected.
  */

@@ -35,7 +35,7 @@ export interface CredentialsRequest {
 const DEFAULT_LOGIN_TTL_MS = 12 * 3_600_000; // Salt's default eauth token expiry
 
 /**
- * Turns the credentials a request carries into a Principal (DESIGN.md §7). Accepted, in
+ * Turns the credentials a request carries into a Principal (README "Authentication"). Accepted, in
  * this order: `Authorization: Bearer <jwt>`, `Authorization: Basic` (a configured user),
  * `X-Auth-Token` (Salt), `?token=<jwt>`, and Digital Rebar's `?token=user:password`.
  * Protocols that carry the token in the path (Salt's `/all_events/{token}`) call

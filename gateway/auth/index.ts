@@ -1,4 +1,4 @@
-// Authentication and tenancy (DESIGN.md §7).
+// Authentication and tenancy (README "Authentication").
 export { Principal, type PrincipalSource } from './principal.js';
 export { ROLES, isRole, roleIncludes, higherRole, mergeTenantRoles, type Role, type TenantRoles } from './roles.js';
 export { TokenService, parseTenantRoles, TENANTS_CLAIM, MINION_CLAIM, LOCAL_ISSUER, LOCAL_AUDIENCE, type ExternalIssuerConfig, type IssuedToken } from './tokens.js';

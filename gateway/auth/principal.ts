@@ -11,7 +11,7 @@ export type PrincipalSource =
 
 /**
  * Who is making a request, and what it may touch. Every route and protocol asks this
- * object, never the raw claims, so tenant scoping is decided in one place (DESIGN.md §7:
+ * object, never the raw claims, so tenant scoping is decided in one place (README "Authentication":
  * reads need `read`, process/job commands `operate`, configuration `admin`).
  */
 export class Principal {

@@ -1,4 +1,4 @@
-/** Roles of DESIGN.md §7, ordered: each includes the ones before it. */
+/** Roles of README "Authentication", ordered: each includes the ones before it. */
 export const ROLES = ['read', 'operate', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 

@@ -10,7 +10,7 @@ export const ADMIN_TOKEN_SUBJECT = 'admin';
 const SECRET_BYTES = 48;
 
 /**
- * The cluster's signing key `<dataDir>/secret` (DESIGN.md §7): created once with mode 0600
+ * The cluster's signing key `<dataDir>/secret` (README "Authentication"): created once with mode 0600
  * and never overwritten. Creation is exclusive (`wx`), so two servers starting at once on
  * one data directory agree on one key.
  */

@@ -5,7 +5,7 @@ import { Principal } from './principal.js';
 import { isRole, mergeTenantRoles, type TenantRoles } from './roles.js';
 import { grantsFromRules, type AuthorizationRule } from './rules.js';
 
-/** The claim that carries a principal's roles (DESIGN.md §7). */
+/** The claim that carries a principal's roles (README "Authentication"). */
 export const TENANTS_CLAIM = 'corral.tenants';
 /** The claim of a minion token: the one minion id it may connect as (docs/security.md, "Minion identity"). */
 export const MINION_CLAIM = 'corral.minion';

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { CorralError, isCorralError, isWrongExpectedRevisionError, type ErrorCode } from '../../store/index.js';
 
-/** The one mapping from our error codes to HTTP statuses (DESIGN.md §6). */
+/** The one mapping from our error codes to HTTP statuses (README "HTTP"). */
 export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   'bad-request': 400,
   unauthenticated: 401,

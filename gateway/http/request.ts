@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponse } from '../uws.js';
 import { CorralError, InvalidArgumentError, type ExpectedRevision } from '../../store/index.js';
 import { isFormMediaType, isJsonMediaType, mediaTypeOf } from './cross-site.js';
 
-/** Default request body cap (DESIGN.md §6). */
+/** Default request body cap (README "HTTP"). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Everything a handler may need from the uWS request, copied before the first await. */

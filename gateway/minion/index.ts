@@ -1,4 +1,4 @@
-// The `/minion` websocket protocol (DESIGN.md §8.4): frames and codec shared with the minion
+// The `/minion` websocket protocol (docs/architecture.md "Websocket protocols"): frames and codec shared with the minion
 // agent (ops/minion), and the server-side hub implementing the actors' MinionPort.
 export {
   PROTOCOL_MIN,

@@ -1,5 +1,5 @@
 /**
- * The `/minion` websocket protocol (DESIGN.md §8.4): one msgpack map per binary frame, its
+ * The `/minion` websocket protocol (docs/architecture.md "Websocket protocols"): one msgpack map per binary frame, its
  * type in `t`.
  *
  * minion -> server

@@ -4,7 +4,7 @@ import type { Principal } from '../auth/index.js';
 import { getViewObject, listView, type ReadDeps } from './read/view-query.js';
 
 /**
- * The component registry (DESIGN.md §12, Zuul's `/components`): cluster-wide, carries no
+ * The component registry (docs/operations.md "Rolling restart on one machine", Zuul's `/components`): cluster-wide, carries no
  * tenant data (hosts, pids, versions, model API ranges, states, the leader), so any principal
  * holding a role on some tenant may read it. `?filter=&model=&at=` as on every view list.
  */

@@ -55,7 +55,7 @@ interface Asset {
 }
 
 /**
- * The web console (DESIGN.md §6): `GET /` and `/index.html` uncached (so a new build is
+ * The web console (README "HTTP"): `GET /` and `/index.html` uncached (so a new build is
  * seen at once), content-hashed assets cached for a year. Everything is read into memory
  * at registration: requests never touch the file system, and only the names of files that
  * were in the folder are routes, so no path can escape it. The console

@@ -26,7 +26,7 @@ export interface EventPageBody {
 }
 
 /**
- * Event history for audits (DESIGN.md §6): one tenant's stored events in position order,
+ * Event history for audits (README "HTTP"): one tenant's stored events in position order,
  * never another tenant's or cluster-wide ones.
  *
  * - `from`: read after this position (default 0), or an ISO time (events appended at or after it).

@@ -6,7 +6,7 @@ import { registerEventRoutes } from './events.js';
 import { registerViewRoutes } from './views.js';
 
 /**
- * Registers the read side of the HTTP API (DESIGN.md §6) over a started projection engine:
+ * Registers the read side of the HTTP API (README "HTTP") over a started projection engine:
  * tenants, watchers, processes, minions, jobs and components (lists with `?filter=&model=&at=`
  * and single objects), time travel (`/views/{view}?at=`) and the event history
  * (`/events`, paged JSON or NDJSON). Call once per gateway, before or after it listens.

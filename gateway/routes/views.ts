@@ -11,7 +11,7 @@ const TENANT_OBJECT_ROUTES = [
 ] as const;
 
 /**
- * The GET side of DESIGN.md §6 over the projection engine's views. Every route needs `read`
+ * The GET side of README "HTTP" over the projection engine's views. Every route needs `read`
  * on the tenant in its path, and every query is scoped to that tenant inside the engine,
  * so objects of other tenants cannot appear whatever the filter says.
  *

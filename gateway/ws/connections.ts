@@ -140,7 +140,7 @@ export class WsConnection implements Outlet {
     for (const wake of waiters) wake();
   }
 
-  /** The connections view object (DESIGN.md §4), with live buffer and lag figures. */
+  /** The connections view object (docs/architecture.md "Views"), with live buffer and lag figures. */
   view(position: number): ConnectionView {
     let lag = 0;
     let subscriptions = NO_SUBSCRIPTIONS;
@@ -171,7 +171,7 @@ export class WsConnection implements Outlet {
 /**
  * The open websockets of this node. `create`/`destroy` are published as ephemeral changes
  * (`engine.publishEphemeral`): streamed to subscribers and kept in the engine's connections
- * view, never stored (DESIGN.md §3).
+ * view, never stored (docs/architecture.md "Events").
  */
 export class ConnectionRegistry {
   private readonly open = new Set<WsConnection>();

@@ -14,7 +14,7 @@ interface DrpState {
 const FORMAT = new DrpEventFormat();
 
 /**
- * Digital Rebar compatible `/api/v3/ws?token=...` (DESIGN.md §8.2, seeds/002). Text frames
+ * Digital Rebar compatible `/api/v3/ws?token=...` (README "Subscribe from a shell", seeds/002). Text frames
  * `register type.action.key[.filter]` and `deregister ...`; several registers may overlap,
  * and an event matched by several is still sent once. A deregister must match an earlier
  * register (compared in canonical form, so `jobs,tenants.*.*` matches `tenants,jobs.*.*`).

@@ -10,7 +10,7 @@ import { WsConnection } from './connections.js';
 import type { WsLimits } from './limits.js';
 import { scopeOf } from './scope.js';
 
-/** Close codes of DESIGN.md §8. */
+/** Close codes of docs/architecture.md "Websocket protocols". */
 export const CLOSE = {
   unauthenticated: 4001,
   forbidden: 4003,

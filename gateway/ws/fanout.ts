@@ -89,7 +89,7 @@ const SLICE_CHANGES = 1024;
  * once per group, the matched changes encoded once per group and published to the group's
  * uWS topic, so the C++ side copies the bytes to every socket. Never per subscriber.
  *
- * Delivery (DESIGN.md §9): a member starts in catch-up (a `HistoryReader` page by page, with
+ * Delivery (docs/architecture.md "Delivery"): a member starts in catch-up (a `HistoryReader` page by page, with
  * the socket's backpressure) and joins its topic in the same tick in which it reaches the
  * engine's position: live batches are published synchronously inside the `changes$`
  * callback, so none can fall between the last history page and the topic subscription.

@@ -89,7 +89,7 @@ export function iso(ms: number): string {
  */
 const DATA_ONLY_TYPES: ReadonlySet<string> = new Set(['logs']);
 
-/** `{"op":"event","sub",...}` of DESIGN.md §8.1, JSON or msgpack, one frame per change or one array frame. */
+/** `{"op":"event","sub",...}` of README "Subscribe from a shell", JSON or msgpack, one frame per change or one array frame. */
 export class NativeEventFormat implements FrameFormat {
   readonly key: string;
   readonly binary: boolean;

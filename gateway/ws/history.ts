@@ -6,7 +6,7 @@ const LOGS_EXCLUDED: readonly string[] = ['logs'];
  * A pull-based reader of the changes after a position, for one socket's catch-up. Unlike
  * `engine.changesAfter` (which pushes pages as fast as the store reads), it reads the next
  * page only when asked, so a socket that cannot keep up holds at most one page in memory:
- * the store is the buffer (DESIGN.md §9).
+ * the store is the buffer (docs/architecture.md "Delivery").
  *
  * `object`/`original` are folded from the engine's views at the start position, so they are
  * exactly what live subscribers saw. The caller decides when it has reached the live

@@ -1,4 +1,4 @@
-// Websocket protocols (DESIGN.md §8, §9): native /ws, Digital Rebar /api/v3/ws, Salt
+// Websocket protocols (docs/architecture.md "Websocket protocols"; docs/architecture.md "Delivery"): native /ws, Digital Rebar /api/v3/ws, Salt
 // /all_events and /formatted_events, with grouped fan-out over uWS topics and lossless,
 // bounded delivery (history -> live hand-over, lagged -> catch-up from the store).
 export { registerWebsocketProtocols, type WebsocketProtocols, type WebsocketProtocolsOptions, type ModelApiSource } from './register.js';

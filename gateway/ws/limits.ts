@@ -1,4 +1,4 @@
-/** Bounds of the websocket protocols (DESIGN.md §8, §9). All configurable per node. */
+/** Bounds of the websocket protocols (docs/architecture.md "Websocket protocols"; docs/architecture.md "Delivery"). All configurable per node. */
 export interface WsLimits {
   /** a socket's buffered bytes above this make its subscriptions `lagged` (default 1 MiB) */
   maxBufferedBytes: number;

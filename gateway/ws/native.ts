@@ -114,14 +114,14 @@ class FormatCache {
   }
 }
 
-/** Role a command needs (DESIGN.md §7): tenant and watcher configuration `admin`, the rest `operate`. */
+/** Role a command needs (README "Authentication"): tenant and watcher configuration `admin`, the rest `operate`. */
 export function roleForCommand(name: string): Role {
   if (name.startsWith('tenants.')) return 'admin';
   if (/^watchers\.(create|update|destroy|delete|configure|patch)$/.test(name)) return 'admin';
   return 'operate';
 }
 
-/** Native `/ws` (DESIGN.md §8.1). */
+/** Native `/ws` (README "Subscribe from a shell"). */
 export function registerNativeProtocol(context: EndpointContext, options: NativeOptions): { broadcast(message: object): void } {
   const { hub, limits } = context;
   const { engine } = options;

@@ -11,7 +11,7 @@ interface SaltState {
 }
 
 /**
- * Salt compatible `/all_events/{token}` and `/formatted_events/{token}` (DESIGN.md §8.3,
+ * Salt compatible `/all_events/{token}` and `/formatted_events/{token}` (README "Subscribe from a shell",
  * seeds/004): a bad token is refused with HTTP 401 before the upgrade; nothing is sent until
  * the client says `websocket client ready`. `/all_events` then streams every visible event;
  * `/formatted_events` first sends the visible minions (`{"minions":{...}}`), then each

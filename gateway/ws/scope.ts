@@ -37,7 +37,7 @@ export function scopeOf(principal: Principal): TenantScope {
 export const scopeTenants = (scope: TenantScope): readonly string[] => scope.list;
 
 /**
- * Tenancy of a change (DESIGN.md §7): a tenant's events for principals of that tenant;
+ * Tenancy of a change (README "Authentication"): a tenant's events for principals of that tenant;
  * cluster-wide events (components, no tenant) for everyone; a connection for principals
  * sharing one of its tenants (a `*` connection only for `*` principals).
  */

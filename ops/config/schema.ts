@@ -46,7 +46,7 @@ export interface TenantConfig {
   group?: string;
 }
 
-/** The validated configuration (DESIGN.md §13, §14), every default filled in. */
+/** The validated configuration (docs/operations.md; README "CLI" and "Configuration"), every default filled in. */
 export interface CorralConfig {
   server: { host: string; port: number; dataDir: string };
   store: { kind: StoreKind; url: string | null };

@@ -40,7 +40,7 @@ function socketIsLive(path: string): Promise<boolean> {
 }
 
 /**
- * The command socket `<dataDir>/corral.sock` (DESIGN.md §1, §13): a unix socket speaking
+ * The command socket `<dataDir>/corral.sock` (README "What it is"; docs/operations.md): a unix socket speaking
  * JSON lines, one request `{"id","cmd","args"}` -> one response `{"id","ok","result"|"error"}`.
  * Only the owner can connect: the socket is mode 0600 inside the 0700 data directory, which
  * is the whole authentication (like supervisord's unix socket).

@@ -16,7 +16,7 @@ export interface BackupResult {
 }
 
 /**
- * A hot backup of a data directory with the embedded store (DESIGN.md §10, §13): LMDB's
+ * A hot backup of a data directory with the embedded store (docs/architecture.md "Event store"; docs/operations.md): LMDB's
  * own copy (`mdb_env_copy2`, what `mdb_copy` does) runs inside one read transaction, so the
  * copy is a consistent snapshot of the log as of that transaction even while servers keep
  * appending; nothing waits on it but the space LMDB cannot reuse meanwhile. The signing

@@ -141,7 +141,7 @@ export async function runMinionCommand(argv: string[]): Promise<number> {
   return 2;
 }
 
-/** The CLI's command table (ops/cli.ts) loads this module and calls `run`; `usage` is DESIGN.md §14's line. */
+/** The CLI's command table (ops/cli.ts) loads this module and calls `run`; `usage` is README "CLI" and "Configuration"'s line. */
 export const usage = 'corral minion --server URL --token TOKEN [--id ID] [--tenant T] [--grain k=v ...]  (or --server-file F, --token-file F)';
 export const run = runMinionCommand;
 export const minionCommand = {

@@ -1,5 +1,5 @@
 /**
- * The job functions a minion runs (DESIGN.md §4): `test.ping`, `test.sleep`, `test.echo`,
+ * The job functions a minion runs (docs/architecture.md "Views"): `test.ping`, `test.sleep`, `test.echo`,
  * `cmd.run`, `grains.items`, `proc.list`. Each resolves to an outcome, never rejects for a
  * bad argument (that is the minion's failed return, with a message saying what was wrong),
  * and stops promptly when its AbortSignal fires.

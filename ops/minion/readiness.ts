@@ -1,5 +1,5 @@
 /**
- * Readiness probes (DESIGN.md §11): when is a freshly spawned process ready to serve?
+ * Readiness probes (docs/architecture.md "Actors and leadership"): when is a freshly spawned process ready to serve?
  * `none` at once, `delay` after a while if still alive, `tcp` once its port accepts a
  * connection, `http` once a GET answers 2xx, `notify` once it writes `READY=1` to the
  * descriptor named by `CORRAL_NOTIFY_FD`. Probes poll with a growing interval (100 ms up to

@@ -2,7 +2,7 @@
  * The minion's process supervisor: spawns managed processes on command, watches them, and
  * reports what happens to them (`spawned`, `ready`, `output`, `stats`, `exited`,
  * `spawnFailed`). It decides nothing about restarts: that is the process actor's job on the
- * server (DESIGN.md §11); the supervisor only executes and observes.
+ * server (docs/architecture.md "Actors and leadership"); the supervisor only executes and observes.
  *
  * Every run gets its own session and process group (`detached`), so a stop signal reaches
  * the whole tree, and a run is over only when its group is empty: when the leader exits on

@@ -41,7 +41,7 @@ export interface ActorsModuleOptions {
 }
 
 /**
- * Supervision and jobs on a node (DESIGN.md §1, §6, §11, §13): the `/minion` hub, the leader
+ * Supervision and jobs on a node (README "What it is"; README "HTTP"; docs/architecture.md "Actors and leadership"; docs/operations.md): the `/minion` hub, the leader
  * lease, the actor runtime (tenants, watchers, processes) and the job service (both run only
  * while this node leads), the write routes and log routes, the command socket, Prometheus
  * metrics, the tenants of the configuration file, and the local minion.

@@ -4,7 +4,7 @@ import { registerConsoleRoutes } from '../../gateway/index.js';
 import type { NodeModule } from '../node-module.js';
 
 /**
- * The web console at `/` (DESIGN.md §6): the assets `npm install`/`npm run build` put in
+ * The web console at `/` (README "HTTP"): the assets `npm install`/`npm run build` put in
  * dist/console, served with long caching for hashed names and none for index.html.
  * This module runs from dist/ops/modules/, so the assets are two folders up.
  */

@@ -104,7 +104,7 @@ export interface SystemModelApiOptions {
 }
 
 /**
- * This node's view of the system model API (DESIGN.md §12): the minimum `max` over live
+ * This node's view of the system model API (docs/operations.md "Rolling restart on one machine"): the minimum `max` over live
  * servers, this node included. Read from the store until the projections have caught up,
  * then from the components view. Heartbeats expire by wall-clock time, so it is re-read
  * on `refresh()` (the module calls it on an interval) rather than only on events.

@@ -23,7 +23,7 @@ export interface ProjectionsModuleOptions {
 }
 
 /**
- * The read side of a node (DESIGN.md §6, §12): the projection engine over the node's store,
+ * The read side of a node (README "HTTP"; docs/operations.md "Rolling restart on one machine"): the projection engine over the node's store,
  * the read routes, readiness until the views have caught up, projection metrics, and this
  * server's entry in the component registry with the system model API it implies.
  *

@@ -3,7 +3,7 @@ import type { NodeModule } from '../node-module.js';
 import { requireService, type NodeServices } from './shared.js';
 
 /**
- * The websocket protocols of a node (DESIGN.md §8): native `/ws`, Digital Rebar's
+ * The websocket protocols of a node (docs/architecture.md "Websocket protocols"): native `/ws`, Digital Rebar's
  * `/api/v3/ws`, Salt's `/all_events` and `/formatted_events`, and `GET /api/v1/connections`,
  * all streaming the projection engine's changes, plus every live CPU/RSS sample. The `cmd` op dispatches to the actors
  * module's command table, so this module starts after projections and actors.

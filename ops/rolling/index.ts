@@ -1,4 +1,4 @@
-// Rolling restarts and upgrades on one machine (DESIGN.md §12): port sharing, per-node
+// Rolling restarts and upgrades on one machine (docs/operations.md "Rolling restart on one machine"): port sharing, per-node
 // addressing (`<dataDir>/nodes/`), the successor, and the hand-over.
 export { claimPort, type PortClaim } from './shared-port.js';
 export { openNodeAdmin, type NodeAdmin, type NodeAdminOptions, type NodeStatus } from './node-admin.js';

@@ -30,7 +30,7 @@ export interface RollingRestartResult {
 }
 
 /**
- * `corral ctl restart --rolling` (Instant's bg-restart, DESIGN.md §12): the running server
+ * `corral ctl restart --rolling` (Instant's bg-restart, docs/operations.md "Rolling restart on one machine"): the running server
  * starts a successor with the same arguments on the same port and data directory; once the
  * successor is ready (it binds the shared port only then, so no client reaches a node that
  * is still catching up), the old server is told to hand over: it stops accepting, releases

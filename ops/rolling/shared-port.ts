@@ -3,7 +3,7 @@ import { CorralError } from '../../store/index.js';
 import { liveNodeRecords, type NodeRecord } from './node-registry.js';
 
 /**
- * Port sharing (DESIGN.md §12): uSockets sets SO_REUSEPORT on every listen socket unless it
+ * Port sharing (docs/operations.md "Rolling restart on one machine"): uSockets sets SO_REUSEPORT on every listen socket unless it
  * is asked for LIBUS_LISTEN_EXCLUSIVE_PORT, so a second `corral serve` on the same port binds
  * next to the first and the kernel spreads new connections over both; once the old one
  * closes its listen socket, every new connection reaches the new one. That is what makes a

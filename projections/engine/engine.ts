@@ -67,7 +67,7 @@ export interface ViewQuery {
 }
 
 /**
- * The projection engine: folds the store into the views of DESIGN.md §4, emits one batch
+ * The projection engine: folds the store into the views of docs/architecture.md "Views", emits one batch
  * of changes per store batch, serves views now and at any past position, and persists
  * snapshots so a restart folds only the tail.
  *

@@ -1,5 +1,5 @@
 /**
- * The syntax trees of subscription specifiers and filters (DESIGN.md §5). Plain data: the
+ * The syntax trees of subscription specifiers and filters (docs/architecture.md "Filters and specifiers"). Plain data: the
  * printer turns them back into canonical text, the compiler into closures.
  */
 

@@ -8,7 +8,7 @@ import { printSpecifier } from './print.js';
 /**
  * Sharing compiled specifiers. Subscriptions whose specifiers are the same after
  * canonicalisation share one compiled matcher, and `MatcherGroups.evaluate` runs each distinct
- * matcher once per change however many subscribers hang off it (DESIGN.md §5, issue 6's
+ * matcher once per change however many subscribers hang off it (docs/architecture.md "Filters and specifiers", issue 6's
  * fan-out: never evaluate per subscriber).
  */
 

@@ -1,5 +1,5 @@
 /**
- * The filter language (DESIGN.md §5): Digital Rebar's subscription specifiers and filter
+ * The filter language (docs/architecture.md "Filters and specifiers"): Digital Rebar's subscription specifiers and filter
  * terms, parsed with positioned errors, printed canonically, compiled once to closures, and
  * grouped so identical specifiers are evaluated once per change.
  *

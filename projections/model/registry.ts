@@ -17,7 +17,7 @@ export function isLiveComponent(component: ComponentView, now: number, ttlMs: nu
 }
 
 /**
- * The system model API (DESIGN.md §12, Zuul's rule): the minimum `max` over live servers,
+ * The system model API (docs/operations.md "Rolling restart on one machine", Zuul's rule): the minimum `max` over live servers,
  * or null when no server is live (the caller then uses its own `max`).
  */
 export function systemModelApi(

@@ -5,7 +5,7 @@ import type { Change } from '../change.js';
 import type { ProcessView, ViewName } from '../views/types.js';
 
 /**
- * Model-API versioning (DESIGN.md §12). An event's `schema` is the model API its data was
+ * Model-API versioning (docs/operations.md "Rolling restart on one machine"). An event's `schema` is the model API its data was
  * written at. Readers upcast to their own model; writers downcast to the system model API.
  * Each model step that changes a shape names the old and new types and ships both
  * directions; event kinds a step does not touch have the same data at every model.

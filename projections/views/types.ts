@@ -5,7 +5,7 @@ import type { ReadinessSpec, RestartPolicy } from '../../actors/watcher/events.j
 import type { TargetType } from '../../actors/job/events.js';
 
 /**
- * The view objects of DESIGN.md §4, at the newest model API this code knows (model 2).
+ * The view objects of docs/architecture.md "Views", at the newest model API this code knows (model 2).
  * `downcastView` (model/versions.ts) derives the older shapes. Times are ms epoch numbers
  * (like the event data they come from); wire formats may render them as ISO 8601.
  *

@@ -144,7 +144,7 @@ export function compareKurrentPositions(a: KurrentPosition, b: KurrentPosition):
 // Events
 
 /**
- * Payloads are MessagePack (DESIGN.md §10), with the same options as the embedded store:
+ * Payloads are MessagePack (docs/architecture.md "Event store"), with the same options as the embedded store:
  * plain maps (no msgpackr records), so every event decodes on its own, in any process.
  */
 const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: false });

@@ -5,7 +5,7 @@ import type { AppendResult, EventStore, RecordedEvent } from '../types.js';
 import { event, record, uniquePrefix, waitFor } from './helpers.js';
 
 /**
- * The laws of DESIGN.md §9 as properties: concurrent writers never break revision or
+ * The laws of docs/architecture.md "Delivery" as properties: concurrent writers never break revision or
  * position order, and a subscription from any position sees exactly what follows it,
  * even while appends race its catch-up.
  */

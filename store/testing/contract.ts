@@ -21,7 +21,7 @@ export interface ContractCapabilities {
 }
 
 /**
- * The behaviour every EventStore backend must show (DESIGN.md §9, §10). Each test opens a
+ * The behaviour every EventStore backend must show (docs/architecture.md "Delivery"; docs/architecture.md "Event store"). Each test opens a
  * fresh store; tests use unique stream names so a backend may also hand out a shared one.
  */
 export function describeEventStoreContract(name: string, open: () => Promise<OpenedStore>, capabilities: ContractCapabilities = {}): void {

@@ -1,4 +1,4 @@
-// The drain of a restarting node (DESIGN.md §12): after `stopListening({ drainMs })` a kept-alive
+// The drain of a restarting node (docs/operations.md "Rolling restart on one machine"): after `stopListening({ drainMs })` a kept-alive
 // connection's requests are still answered normally, with `Connection: close`, so the client's
 // next request opens a new connection (to the successor on the shared port); only after the
 // drain are requests answered 503.

@@ -111,7 +111,7 @@ export interface FoldedJob {
   returns: number;
 }
 
-/** The jobs view's state and per-minion states as DESIGN.md §4 defines them, folded from the log. */
+/** The jobs view's state and per-minion states as docs/architecture.md "Views" defines them, folded from the log. */
 export function foldJob(events: readonly RecordedEvent[]): FoldedJob {
   const job: FoldedJob = { state: 'pending', minions: {}, returns: 0 };
   for (const event of events) {

@@ -19,7 +19,7 @@ const info = async (server: ServerProcess): Promise<Info> => {
 const eventsOf = async (store: EventStore, server: ServerProcess): Promise<RecordedEvent[]> =>
   (await store.readStream(COMPONENTS_STREAM, { limit: 100_000 })).filter((event) => event.key === `${hostname()}:${server.pid}`);
 
-describe('model API rolling upgrade (DESIGN.md §12): two servers on one data directory', () => {
+describe('model API rolling upgrade (docs/operations.md "Rolling restart on one machine"): two servers on one data directory', () => {
   it('the newer node writes at the older system model API, rises when the older one stops, and the older one then refuses to start', async () => {
     const dataDir = makeTempDir('corral-model-api-');
     const older = await startServerProcess({ dataDir, args: ['--model-api-max', '1'] });

@@ -34,7 +34,7 @@ async function processHistory(url: string, token: string, key: string): Promise<
   return (response.body as { events: HistoryEvent[] }).events.filter((event) => event.action !== 'stats');
 }
 
-describe('leader failover (DESIGN.md §11)', () => {
+describe('leader failover (docs/architecture.md "Actors and leadership")', () => {
   it('SIGKILL of the leader: the follower leads within the TTL, a crash loop keeps its retry count and a pending restart fires once', async () => {
     const port = await freePort();
     const env = { CORRAL_LEASE_TTL_MS: String(LEASE_TTL_MS) };

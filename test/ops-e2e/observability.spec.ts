@@ -1,4 +1,4 @@
-// Observability of a real `corral serve` (DESIGN.md §6, §13): /metrics covers the store,
+// Observability of a real `corral serve` (README "HTTP"; docs/operations.md): /metrics covers the store,
 // projections, actors, the gateway and every managed process slot; logs are pino JSON lines;
 // SIGUSR2 and `corral ctl stack-dump` write a diagnostic report into the data directory and
 // the server keeps running.

@@ -44,7 +44,7 @@ function expectHttpAnswered(run: RestartUnderLoad): void {
   expect(run.probes.keepAlive.ok, 'kept-alive requests answered').toBeGreaterThan(0);
 }
 
-describe('rolling restart under load (DESIGN.md §12)', () => {
+describe('rolling restart under load (docs/operations.md "Rolling restart on one machine")', () => {
   it('hands over to a successor on the same port: every client gets every event once, processes keep their pids, HTTP answers', async () => {
     const server = await startLoadedServer();
     const run = await rollingRestartUnderLoad(server);

@@ -1,4 +1,4 @@
-// Port sharing between `corral serve` processes (DESIGN.md §12): two servers of one data
+// Port sharing between `corral serve` processes (docs/operations.md "Rolling restart on one machine"): two servers of one data
 // directory share a port and the kernel spreads connections over both; a port held by any
 // other program, or by a corral server of another data directory, is refused.
 import { spawn } from 'node:child_process';

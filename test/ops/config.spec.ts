@@ -21,7 +21,7 @@ function errorOf(text: string, env: Record<string, string> = {}): string {
 }
 
 describe('config loading', () => {
-  it('fills the defaults of DESIGN.md §14', () => {
+  it('fills the defaults of README "CLI" and "Configuration"', () => {
     const config = parse('{}');
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, dataDir: defaultConfig().server.dataDir });
     expect(config.store).toEqual({ kind: 'embedded', url: null });

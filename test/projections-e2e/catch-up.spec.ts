@@ -37,7 +37,7 @@ const metric = (text: string, name: string): number => {
   return Number(match[1]);
 };
 
-describe('projections in a running server (DESIGN.md §6, §13)', () => {
+describe('projections in a running server (README "HTTP"; docs/operations.md)', () => {
   it('answers 503 on /health/ready until the views caught up with 200k events, exports lag gauges, and resumes from its snapshot after a restart', async () => {
     const dataDir = await dataDirWithEvents(EVENTS);
 

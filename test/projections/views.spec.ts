@@ -10,7 +10,7 @@ const ev = (type: string, action: string, key: string, data: unknown, tenant?: s
   return event;
 };
 
-describe('views folded from events (DESIGN.md §4)', () => {
+describe('views folded from events (docs/architecture.md "Views")', () => {
   let store: MemoryEventStore;
   let engine: ProjectionEngine;
   let changes: Change[];

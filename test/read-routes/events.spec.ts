@@ -55,7 +55,7 @@ async function allPages(query: string, limit: number, token = h.tokens.admin): P
 }
 
 describe('event history, paged JSON', () => {
-  it('pages through exactly the tenant\'s events, in order, in the envelope of DESIGN §3', async () => {
+  it('pages through exactly the tenant\'s events, in order, in the event envelope (docs/architecture.md, Events)', async () => {
     const { events, pages } = await allPages('', 700);
     const expected = all.filter((event) => event.tenant === 'tenant0');
     expect(expected.length).toBeGreaterThan(1_500);

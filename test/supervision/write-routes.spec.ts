@@ -1,4 +1,4 @@
-// The HTTP write routes (DESIGN.md §6, §7): tenants, watchers, commands, roles, If-Match
+// The HTTP write routes (README "HTTP"; README "Authentication"): tenants, watchers, commands, roles, If-Match
 // conflicts, bad input (400 and nothing appended), and a follower forwarding commands to the
 // leader (docs/operations.md, "Commands on any node").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The write side of the HTTP API (DESIGN.md §6): tenant, watcher, process and job commands,
+// The write side of the HTTP API (README "HTTP"): tenant, watcher, process and job commands,
 // process logs, and the command table shared with the native websocket's `cmd` op.
 export { createCommandTable, parseProcessId, type CommandDeps, type CommandDispatcher, type CommandResult } from './table.js';
 export { OPERATE_JOB_FUNCTIONS, jobFunctionRole, type JobGrants } from './job-grants.js';

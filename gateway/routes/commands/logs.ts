@@ -37,7 +37,7 @@ function integerParameter(ctx: RequestContext, name: string, min: number, max: n
 
 /**
  * `GET /api/v1/tenants/{t}/processes/{w}:{slot}/logs?from=&limit=&follow=` over the
- * process's `log-` stream (DESIGN.md §3, §6). Responses are chunked like Scribe's
+ * process's `log-` stream (docs/architecture.md "Events"; README "HTTP"). Responses are chunked like Scribe's
  * `--maxlen`: at most `limit` lines (default 100, max 10,000) and `next` to continue, so a
  * client loads a long log incrementally. `from` is a revision (>= 0) or `-N` (the last N
  * lines); without it the last `limit` lines. Lines dropped by retention are skipped and

@@ -43,7 +43,7 @@ function commandReply(result: CommandResult, status = 200): HttpReply {
 }
 
 /**
- * The write side of DESIGN.md §6. Roles (§7): process and job commands need `operate`,
+ * The write side of README "HTTP". Roles (§7): process and job commands need `operate`,
  * tenant and watcher configuration `admin` (checked by the command table, the same one the
  * native websocket's `cmd` uses). A node that does not lead forwards the command to
  * the leader (forward.ts; docs/operations.md, "Commands on any node"). Bad input is a 400 naming the field, and nothing

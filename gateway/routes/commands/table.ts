@@ -12,7 +12,7 @@ import type { Principal, Role } from '../../auth/index.js';
 import { requireJobFunction, type JobGrants } from './job-grants.js';
 
 /**
- * The one table of write commands (DESIGN.md §6, §8.1 `cmd`): the HTTP write routes and the
+ * The one table of write commands (README "HTTP"; README "Subscribe from a shell" `cmd`): the HTTP write routes and the
  * native websocket's `cmd` op both dispatch here, so a command means the same thing, needs
  * the same role and validates the same way whichever protocol carries it. Every command
  * validates its input before anything is appended (the runtime and the job service check

@@ -1,7 +1,7 @@
 import type { EventStore, RecordedEvent } from '../../../store/index.js';
 import { foldToChange, logChangeObject, readEventPage, toChange, type Change, type ChangePredicate, type ProjectionEngine, type ViewState } from '../../../projections/index.js';
 
-/** One event of the history as the audit routes send it (DESIGN.md §3 envelope, time in ISO 8601). */
+/** One event of the history as the audit routes send it (docs/architecture.md "Events" envelope, time in ISO 8601). */
 export interface HistoryEvent {
   position: number;
   id: string;

@@ -150,7 +150,7 @@ export function visibleTenantsOf(principal: Principal): string[] {
   return Object.keys(principal.tenants);
 }
 
-// Path ids are keys without the tenant (DESIGN.md §6).
+// Path ids are keys without the tenant (README "HTTP").
 export const watcherPathKey = (tenant: string, id: string): string => `${tenant}:${assertName('watcher', id)}`;
 export const minionPathKey = (tenant: string, id: string): string => `${tenant}:${assertName('minion', id)}`;
 export const jobPathKey = (tenant: string, id: string): string => `${tenant}:${assertJid(id)}`;

@@ -1,5 +1,5 @@
 /**
- * The HTTP side of DESIGN.md §6 as the console uses it. Every call carries the session
+ * The HTTP side of README "HTTP" as the console uses it. Every call carries the session
  * token; every error becomes an ApiError holding the server's code, message and, for
  * filter and specifier errors, the character position where parsing failed.
  */

@@ -2,7 +2,7 @@ import type { JobMinionResult, JobView, MinionView, ProcessView, TenantView, Wat
 import type { LiveEvent, LiveSocket } from './ws.js';
 
 /**
- * The live views the console shows (DESIGN.md §4), kept up to date over the websocket: a
+ * The live views the console shows (docs/architecture.md "Views"), kept up to date over the websocket: a
  * snapshot first, then every change's `object` (null when the object was destroyed).
  * Subscriptions cover every tenant the principal sees; pages pick their tenant's objects.
  */
@@ -63,10 +63,10 @@ export class LiveCollection<T extends { key: string; tenant?: string }> {
   }
 }
 
-// The objects the console shows are the views of DESIGN.md §4, exactly as the server
+// The objects the console shows are the views of docs/architecture.md "Views", exactly as the server
 // serves them: their types come from projections (type-only: nothing of it is bundled).
 
-// The objects shown are the views of DESIGN.md §4 exactly as served: their types come from
+// The objects shown are the views of docs/architecture.md "Views" exactly as served: their types come from
 // projections (a type-only import, so nothing of it is bundled).
 export type TenantObject = TenantView;
 export type WatcherObject = WatcherView;

@@ -1,5 +1,5 @@
 /**
- * The native websocket (DESIGN.md §8.1) with resume. Every subscription remembers the last
+ * The native websocket (README "Subscribe from a shell") with resume. Every subscription remembers the last
  * position it was delivered; after a drop the socket reconnects with backoff and
  * re-subscribes each one with `from: <last position>`, so the server replays exactly what
  * was missed (§9: nothing lost, nothing twice). Subscription ids are stable names, not

@@ -34,7 +34,7 @@ export function writeDiagnosticReport(dataDir: string, log: Logger): string {
   return file;
 }
 
-/** The commands of `corral ctl` (DESIGN.md §13) as the command socket serves them. */
+/** The commands of `corral ctl` (docs/operations.md) as the command socket serves them. */
 export function controlHandlers(deps: ControlDeps): Record<string, ControlHandler> {
   const { context, runtime, hub, configSource, log } = deps;
   const leading = (): void => {

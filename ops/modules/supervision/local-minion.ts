@@ -69,7 +69,7 @@ export function readMinionRecord(dataDir: string): LocalMinionRecord | null {
 }
 
 /**
- * The local minion (DESIGN.md §1): a separate, detached OS process (its own session), so
+ * The local minion (README "What it is"): a separate, detached OS process (its own session), so
  * it and its managed processes outlive a crash of the server; it follows the server through
  * `<dataDir>/server.json` and `admin.token`, re-read before every reconnect. The pid file
  * makes a restarted server adopt the minion that survived instead of starting a second one.
