@@ -27,6 +27,8 @@ export const SERVER_FILE = 'server.json';
 const ADMIN_TOKEN_TTL_MS = 365 * 86_400_000;
 /** how long a restarting node serves kept-alive connections (with `Connection: close`) at most */
 const STOP_DRAIN_MS = 2000;
+/** how long a stopping node waits for requests it is still answering */
+const STOP_REQUESTS_MS = 15_000;
 
 export interface NodeOptions {
   config: CorralConfig;
@@ -239,6 +241,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         gateway.stopListening({ drainMs: full.closeCode === 1012 ? STOP_DRAIN_MS : 0 });
         gateway.closeWebSockets(full.closeCode, full.closeCode === 1012 ? 'server restarting' : 'server going away');
         await stopModules(full);
+        // Answers still owed (a command forwarded to the successor) go out before the store
+        // closes and the process exits, which would reset their connections.
+        await gateway.router.idle(STOP_REQUESTS_MS);
         try {
           await store.close();
         } catch (error) {

@@ -109,6 +109,9 @@ export class Router {
   lastRequestAt = 0;
   /** set when the node stops serving: requests still arriving on kept-alive connections get 503 and a close */
   closing = false;
+  /** requests being handled and not answered yet (a started stream counts as answered) */
+  private inFlight = 0;
+  private readonly idleWaiters = new Set<() => void>();
 
   /** `auth: none`: only requests for a loopback name are served (see refuseNonLoopbackHost) */
   private readonly loopbackHostsOnly: boolean;
@@ -228,7 +231,32 @@ export class Router {
     // The body must be subscribed to before this function returns (uWS rule).
     const body = hasBody ? readBody(res, request.headers, route.options.maxBodyBytes) : Promise.resolve(undefined);
     body.catch(() => undefined);
-    void this.run(route, params, request, handle, body, started);
+    this.inFlight++;
+    let counted = true;
+    const answered = (): void => {
+      if (!counted) return;
+      counted = false;
+      if (--this.inFlight === 0) for (const wake of [...this.idleWaiters]) wake();
+    };
+    void this.run(route, params, request, handle, body, started, answered).finally(answered);
+  }
+
+  /**
+   * Resolves once no request is being handled, or after `timeoutMs`: a stopping node waits for
+   * the answers it still owes (a command it forwards, say) before its process exits.
+   */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      this.idleWaiters.add(done);
+    });
   }
 
   private async run(
@@ -238,6 +266,7 @@ export class Router {
     handle: ResponseHandle,
     bodyPromise: Promise<Buffer | undefined>,
     started: number,
+    answered: () => void,
   ): Promise<void> {
     let streamed: ResponseStream | null = null;
     try {
@@ -261,6 +290,7 @@ export class Router {
         expectedRevision: () =>
           parseExpectedRevision(request.headers['if-match'], isObject(body) ? body.expectedRevision : undefined),
         stream: (init) => {
+          answered();
           if (!streamed) streamed = new ResponseStream(handle, init);
           return streamed;
         },

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { distinctUntilChanged, type Subscription } from 'rxjs';
-import { isCorralError, UnavailableError } from '../../store/index.js';
+import { isCorralError, LEADER_STREAM, UnavailableError } from '../../store/index.js';
 import {
   createActorRuntime,
   createJobService,
   createLeaderLease,
   type ActorRuntime,
   type JobService,
+  type LeaderLease,
   type MinionReportSink,
 } from '../../actors/index.js';
 import {
@@ -167,7 +168,12 @@ async function startActors(context: NodeContext, services: NodeServices, options
     local,
     runsActors: () => runtime.status().state === 'running',
     leads: () => lease.isLeader,
-    leaderAddress: () => leaderAddress(lease.current(), componentKey, dataDir),
+    // The lease as stored, not as this node's keeper last saw it: a node that is stopping (its
+    // keeper stopped after releasing the lease) still finds the successor that took it.
+    leaderAddress: async () => {
+      const [latest] = await store.readStream(LEADER_STREAM, { direction: 'backward', limit: 1 }).catch(() => []);
+      return leaderAddress((latest?.data as LeaderLease | undefined) ?? lease.current(), componentKey, dataDir);
+    },
     tokens: context.tokens,
   });
   const commands = forwarding.dispatch;

@@ -43,7 +43,7 @@ export interface ForwardingOptions {
   /** this node holds the lease (its actors are starting or running) */
   leads(): boolean;
   /** the address that reaches the leader's own process, while another node leads; else null */
-  leaderAddress(): string | null;
+  leaderAddress(): Promise<string | null>;
   tokens: TokenService;
   /** how long a command waits for a leader (default 10 s: a lease hand-over takes well under that) */
   waitMs?: number;
@@ -89,7 +89,7 @@ export function forwardingDispatcher(options: ForwardingOptions): { dispatch: Co
           lastFailure = error;
         }
       } else if (!options.leads()) {
-        const address = options.leaderAddress();
+        const address = await options.leaderAddress();
         if (address !== null) {
           try {
             const command: ForwardedCommand = {
